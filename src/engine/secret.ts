@@ -1,0 +1,37 @@
+// A value that must never be printed: `***` from toString, toJSON and util.inspect.
+// Only `reveal()` gives the real value, and only transports and HTTP calls should call it.
+import { inspect } from 'node:util';
+
+const values = new WeakMap<Secret, string>();
+
+export class Secret {
+  constructor(value: string, readonly label = 'secret') {
+    values.set(this, value);
+  }
+  reveal(): string {
+    return values.get(this) ?? '';
+  }
+  toString(): string {
+    return '***';
+  }
+  toJSON(): string {
+    return '***';
+  }
+  [inspect.custom](): string {
+    return '***';
+  }
+}
+
+export function isSecret(v: unknown): v is Secret {
+  return v instanceof Secret;
+}
+
+/** Replace every occurrence of each secret's value in `text` (last line of defence for remote output). */
+export function redactText(text: string, secrets: Iterable<Secret>): string {
+  let out = text;
+  for (const s of secrets) {
+    const v = s.reveal();
+    if (v.length >= 3) out = out.split(v).join('***');
+  }
+  return out;
+}
