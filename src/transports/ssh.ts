@@ -1,0 +1,133 @@
+// The `ssh` transport: one connection per host, opened once and reused for every exec/put/get, with
+// hosts worked on in parallel up to `forks`. A host whose connection fails or drops fails alone.
+import { TransportError } from '../errors.ts';
+import type { Secret } from '../engine/secret.ts';
+import { connect, defaultKnownHosts, type ConnectSettings, type Connection, type Ssh2Sftp } from './ssh-connect.ts';
+import { commandFor, runChannel, type Link, type RawResult } from './ssh-exec.ts';
+import { getFile, putFile, type Session } from './ssh-files.ts';
+import { KnownHosts } from './ssh-known-hosts.ts';
+import { eachHost, type Cmd, type ExecOpts, type Host, type HostOutcome, type Transport } from './types.ts';
+
+export type SshOpts = {
+  forks?: number;
+  knownHosts?: string;
+  identity?: string;
+  hostKeyPolicy?: 'strict' | 'accept-new';
+  proxyJump?: string;
+  becomePassword?: Secret;
+  connectTimeoutMs?: number;
+  keepaliveMs?: number;
+  connectRetries?: number;
+};
+
+/** One host's live connection plus what it learned: a drop, its SFTP session. */
+class HostLink implements Link, Session {
+  private lost: TransportError | undefined;
+  private readonly listeners = new Set<(e: TransportError) => void>();
+  private sftpSession: Promise<HostOutcome<Ssh2Sftp>> | undefined;
+
+  constructor(readonly host: string, readonly conn: Connection, private readonly becomePassword: Secret | undefined) {
+    const drop = (why: string): void => {
+      if (this.lost) return;
+      this.lost = new TransportError('unreachable', host, `connection dropped: ${why}`);
+      for (const f of this.listeners) f(this.lost);
+    };
+    conn.client.on('error', (e) => drop(e.message));
+    conn.client.on('close', () => drop('closed by the server or the network'));
+  }
+
+  get client(): Connection['client'] {
+    return this.conn.client;
+  }
+
+  dropped(): TransportError | undefined {
+    return this.lost;
+  }
+
+  onDrop(f: (e: TransportError) => void): () => void {
+    this.listeners.add(f);
+    return () => this.listeners.delete(f);
+  }
+
+  run(cmd: Cmd, opts: ExecOpts): Promise<HostOutcome<RawResult>> {
+    const { command, stdin } = commandFor(cmd, this.conn.user, this.becomePassword);
+    return runChannel(this, command, stdin, opts);
+  }
+
+  sftp(): Promise<HostOutcome<Ssh2Sftp>> {
+    this.sftpSession ??= new Promise((resolve) => {
+      const fail = (why: string): void => {
+        this.sftpSession = undefined;
+        resolve({ ok: false, error: this.lost ?? new TransportError('unreachable', this.host, `cannot start SFTP: ${why}`) });
+      };
+      if (this.lost) return fail(this.lost.message);
+      try {
+        this.conn.client.sftp((err, sftp) => (err ? fail(err.message) : resolve({ ok: true, value: sftp })));
+      } catch (err) {
+        fail((err as Error).message);
+      }
+    });
+    return this.sftpSession;
+  }
+
+  close(): void {
+    this.lost ??= new TransportError('unreachable', this.host, 'connection closed by runbook');
+    this.conn.ssh.dispose();
+    this.conn.jump?.dispose();
+  }
+}
+
+export function createSshTransport(opts: SshOpts): Transport {
+  const forks = opts.forks ?? 50;
+  const settings: ConnectSettings = {
+    knownHosts: new KnownHosts(defaultKnownHosts(opts.knownHosts), opts.hostKeyPolicy ?? 'strict'),
+    identity: opts.identity,
+    proxyJump: opts.proxyJump,
+    connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
+    keepaliveMs: opts.keepaliveMs ?? 15_000,
+    connectRetries: opts.connectRetries ?? 2,
+  };
+  // Per host name: the connection, or the error that stopped it (a failed host stays failed for the run).
+  const links = new Map<string, Promise<HostOutcome<HostLink>>>();
+  let closed = false;
+
+  const linkFor = (host: Host, signal: AbortSignal): Promise<HostOutcome<HostLink>> => {
+    let link = links.get(host.name);
+    if (!link) {
+      link = closed
+        ? Promise.resolve({ ok: false, error: new TransportError('unreachable', host.name, 'transport is closed') })
+        : connect(host, settings, signal).then(
+            (conn) => ({ ok: true as const, value: new HostLink(host.name, conn, opts.becomePassword) }),
+            (error: TransportError) => ({ ok: false as const, error }),
+          );
+      links.set(host.name, link);
+    }
+    return link;
+  };
+
+  const perHost = <T>(hosts: readonly Host[], signal: AbortSignal, f: (l: HostLink) => Promise<HostOutcome<T>>) =>
+    eachHost(hosts, forks, async (h) => {
+      const l = await linkFor(h, signal);
+      return l.ok ? f(l.value) : l;
+    });
+
+  return {
+    kind: 'ssh',
+    open: (hosts, signal) => perHost(hosts, signal, async () => ({ ok: true, value: undefined })),
+    exec: (hosts, cmd, execOpts) =>
+      perHost(hosts, execOpts.signal, async (l) => {
+        const r = await l.run(cmd, execOpts);
+        if (!r.ok) return r;
+        const { code, stdout, stderr, ms, truncated } = r.value;
+        return { ok: true, value: { code, stdout: stdout.toString(), stderr: stderr.toString(), ms, ...(truncated ? { truncated } : {}) } };
+      }),
+    put: (hosts, file, execOpts) => perHost(hosts, execOpts.signal, (l) => putFile(l, file, execOpts)),
+    get: (hosts, path, execOpts) => perHost(hosts, execOpts.signal, (l) => getFile(l, path, execOpts)),
+    async close() {
+      closed = true;
+      const all = [...links.values()];
+      links.clear();
+      for (const l of await Promise.all(all)) if (l.ok) l.value.close();
+    },
+  };
+}
