@@ -10,8 +10,10 @@ export type RunEvent =
       commit?: string; blobs?: Record<string, string>; resumeOf?: string }
   | { type: 'gate'; passed: boolean; evidence: unknown; reasons?: string[] }
   | { type: 'batch_start'; batch: number; of: number; hosts: string[] }
-  | { type: 'task_start'; task: string; at: SourceLoc; hosts: string[]; phase: Phase; index: number }
-  | { type: 'task_result'; task: string; host: string; status: TaskStatus; ms: number; phase: Phase; index: number;
+  | { type: 'task_start'; task: string; at: SourceLoc; hosts: string[]; phase: Phase; index: number; pointer: string; module: string }
+  | { type: 'facts'; host: string; facts?: Record<string, string>; error?: string }
+  | { type: 'task_result'; task: string; host: string; status: TaskStatus; ms: number; phase: Phase; index: number; pointer: string;
+      ignored?: boolean;
       msg?: string; diff?: string; changes?: string[]; item?: unknown; output?: { code?: number; stdout?: string; stderr?: string } }
   | { type: 'batch_end'; batch: number; failed: string[] }
   | { type: 'marker'; kind: 'start' | 'outcome'; id?: string; entityGuid?: string; outcome?: string; skipped?: string }
