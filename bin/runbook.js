@@ -3,4 +3,8 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('../src/cli/main.ts');
+const { main } = await import('../src/cli/main.ts');
+const code = await main(process.argv.slice(2));
+process.exitCode = code;
+// a finished run must not be kept alive by a lingering socket or agent timer
+setTimeout(() => process.exit(code), 3000).unref();

@@ -53,7 +53,7 @@ export function parseYamlSource(file: string, text: string): { source?: YamlSour
     for (let k = 0; k < text.length; k++) if (text[k] === '\n') lc.addNewLine(k + 1);
     return { diagnostics: [{ loc: at(i), message: 'binary content (NUL byte): not a YAML text file' }] };
   }
-  const doc: Document.Parsed = parseDocument(text, { lineCounter: lc, uniqueKeys: true, maxAliasCount: 100, prettyErrors: false });
+  const doc: Document.Parsed = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
   const diagnostics: Diagnostic[] = [...doc.errors, ...doc.warnings.filter((w) => w.code !== 'TAG_RESOLVE_FAILED')].map((e) => ({
     loc: at(e.pos[0]),
     message: e.code === 'DUPLICATE_KEY' ? 'duplicate key' : e.message.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, ''),

@@ -1,0 +1,83 @@
+// `runbook apply`: gate -> lock -> marker -> tasks -> health -> (rollback) -> journal.
+// Every step reports through the event stream; the exit code comes from the run's outcome.
+import { userInfo } from 'node:os';
+import { relative } from 'node:path';
+import { RunbookError } from '../errors.ts';
+import type { HostSummary } from '../engine/events.ts';
+import { gitInfo } from '../engine/git-info.ts';
+import { newRunId } from '../engine/journal.ts';
+import { acquireLock, type Lock } from '../engine/lock.ts';
+import { parseDuration } from '../engine/duration.ts';
+import { executeRun } from '../engine/run.ts';
+import { createTransport } from '../transports/index.ts';
+import type { Transport } from '../transports/types.ts';
+import { gateFiles, runGate, type GateResult } from './apply-gate.ts';
+import { setupObserve, type Observe } from './apply-observe.ts';
+import { parseForks, prepare, type CommonOpts, type Prepared } from './prepare.ts';
+import { createSession, runOpts, type Io, type Session } from './session.ts';
+
+export type ApplyOpts = CommonOpts & { lockWait?: string; breakGlass?: string; resume?: string };
+
+function operatorOf(io: Io): string {
+  return io.env.GITHUB_ACTOR ?? userInfo().username;
+}
+
+async function startRun(p: Prepared, o: ApplyOpts, io: Io, runId: string): Promise<{ s: Session; gate: GateResult; lock: Lock; observe: Observe }> {
+  const observe = await setupObserve(p, io.env, runId, operatorOf(io)); // may refuse (newrelic.required) before anything
+  const gate = await runGate(p, o, io);                                  // exit 3 when refused, before the lock
+  const lock = await acquireLock({ base: io.cwd, env: p.env.name, hosts: `${p.runbook.hosts}|${o.limit ?? ''}`, runId,
+    waitMs: o.lockWait ? parseDuration(o.lockWait) : 0 });
+  let s: Session;
+  try {
+    s = createSession(io, o, 'apply', runId, io.cwd);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+  return { s, gate, lock, observe };
+}
+
+export async function applyCommand(runbookPath: string, o: ApplyOpts, io: Io): Promise<number> {
+  const p = await prepare(runbookPath, o);
+  const runId = newRunId();
+  const { s, gate, lock, observe } = await startRun(p, o, io, runId);
+  let transport: Transport | undefined;
+  const files = gateFiles(p);
+  const info = gate.evidence ? { commit: gate.evidence.commit, blobs: gate.evidence.blobs } : gitInfo(files);
+  const end = (exitCode: number, message: string, summary: Record<string, HostSummary> = {}): void => {
+    s.sink.emit({ type: 'run_end', exitCode, ms: Date.now() - s.started, summary, message });
+  };
+  s.onHardStop = () => {
+    end(130, 'interrupted twice: stopped at once; hosts may be mid-task (see the events above)');
+    lock.release();
+    process.exit(130);
+  };
+  try {
+    s.sink.emit({ type: 'run_start', command: 'apply', runbook: relative(io.cwd, p.runbook.file), env: p.env.name,
+      hosts: p.hosts.map((h) => h.name), operator: operatorOf(io), commit: info.commit, blobs: info.blobs });
+    p.warnings.forEach((message) => s.sink.emit({ type: 'warning', message }));
+    p.discoveredOffline.forEach((h) => s.sink.emit({ type: 'warning', message: `SSM instance not online, counted as failed: ${h}` }));
+    if (gate.evidence) s.sink.emit({ type: 'gate', passed: true, evidence: gate.evidence });
+    transport = await createTransport(p.env, { forks: parseForks(o.forks) });
+    const ro = runOpts(p, o, s, transport, 'apply', io);
+    const r = await executeRun(ro, p.hosts, {
+      beforeTasks: async () => { await gate.recheck(); await observe.start(s.sink); },
+      health: (phase) => observe.health(p, ro, phase),
+    });
+    const journalError = s.journal?.error;
+    const exitCode = journalError ? Math.max(r.exitCode, 1) : p.discoveredOffline.length && r.exitCode === 0 ? 1 : r.exitCode;
+    await observe.outcome(s.sink, r.outcome === 'planned' ? 'success' : r.outcome, r.message);
+    end(exitCode, journalError ? `${r.message}; ${journalError.message}` : r.message, r.summary);
+    if (journalError) io.err.write(`error: ${journalError.message}\n`);
+    return exitCode;
+  } catch (e) {
+    const code = e instanceof RunbookError ? e.exitCode : 1;
+    end(code, e instanceof Error ? e.message : String(e));
+    throw e;
+  } finally {
+    await transport?.close();
+    lock.release();
+    s.journal?.close();
+    s.dispose();
+  }
+}

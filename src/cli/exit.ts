@@ -1,0 +1,43 @@
+// The only place that maps errors to exit codes and text: `file:line:col: message`, the source
+// line and a caret for input errors; a stack and where to report it only for real bugs.
+import { readFileSync } from 'node:fs';
+import { ExitCode, formatDiagnostic, InputError, InternalError, RunbookError } from '../errors.ts';
+import { maskSecrets } from '../engine/secret-scan.ts';
+import { excerpt } from '../engine/yaml-source.ts';
+import type { Out } from './output.ts';
+
+const ISSUES = 'https://github.com/runbook/runbook/issues';
+
+function sourceOf(file: string, cache: Map<string, string | undefined>): string | undefined {
+  if (!cache.has(file)) {
+    try { cache.set(file, readFileSync(file, 'utf8')); } catch { cache.set(file, undefined); }
+  }
+  return cache.get(file);
+}
+
+export function describeError(e: unknown): { code: number; text: string; json: Record<string, unknown> } {
+  if (e instanceof InputError && e.diagnostics.length) {
+    const cache = new Map<string, string | undefined>();
+    const parts = e.diagnostics.map((d) => {
+      const src = sourceOf(d.loc.file, cache);
+      const ex = src ? excerpt(src.split('\n').map(maskSecrets).join('\n'), d.loc) : '';
+      return `${formatDiagnostic(d)}${ex ? '\n' + ex : ''}`;
+    });
+    const n = e.diagnostics.length;
+    return { code: ExitCode.input, text: parts.join('\n') + `\n${n} problem${n > 1 ? 's' : ''} found`,
+      json: { type: 'error', exitCode: ExitCode.input, diagnostics: e.diagnostics.map((d) => ({ ...d.loc, message: d.message, hint: d.hint })) } };
+  }
+  if (e instanceof RunbookError && !(e instanceof InternalError)) {
+    return { code: e.exitCode, text: `error: ${e.message}`, json: { type: 'error', exitCode: e.exitCode, error: e.name, message: e.message } };
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  return { code: ExitCode.taskFailed, text: `internal error (a bug in runbook): ${err.stack ?? err.message}\nplease report it at ${ISSUES}`,
+    json: { type: 'error', exitCode: ExitCode.taskFailed, error: 'InternalError', message: err.message } };
+}
+
+export function reportError(e: unknown, io: { out: Out; err: Out; json: boolean }): number {
+  const d = describeError(e);
+  if (io.json) io.out.write(JSON.stringify(d.json) + '\n');
+  io.err.write(d.text + '\n');
+  return d.code;
+}

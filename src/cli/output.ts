@@ -1,0 +1,110 @@
+// Human and machine output of the event stream. --json: one JSON object per line on stdout and
+// nothing else there. Human: per-task lines, diffs in plan (and -v), a live progress line on a
+// TTY, a summary table per host. Colours honour NO_COLOR, --no-color and non-TTY.
+import type { HostSummary, Stamped, TaskStatus } from '../engine/events.ts';
+
+export type Out = { write(text: string): void; isTTY?: boolean };
+export type OutputOpts = { json: boolean; color: boolean; verbose: boolean; command: 'plan' | 'apply'; out: Out; err: Out };
+
+export function useColor(flag: boolean | undefined, stream: Out, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (flag === false || env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (env.FORCE_COLOR) return true;
+  return stream.isTTY === true;
+}
+
+const CODES = { red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36, gray: 90, bold: 1 } as const;
+export type Paint = (c: keyof typeof CODES, s: string) => string;
+export const painter = (on: boolean): Paint => (c, s) => (on ? `\u001b[${CODES[c]}m${s}\u001b[0m` : s);
+
+const STATUS_COLOR: Record<TaskStatus, keyof typeof CODES> = {
+  ok: 'green', changed: 'yellow', failed: 'red', skipped: 'cyan', unreachable: 'red', would_change: 'yellow', would_run: 'magenta', unknown: 'gray',
+};
+const LABEL: Record<TaskStatus, string> = {
+  ok: 'ok', changed: 'changed', failed: 'failed', skipped: 'skipped', unreachable: 'unreachable', would_change: 'will change', would_run: 'will run', unknown: 'unknown',
+};
+
+function colorDiff(diff: string, paint: Paint): string {
+  return diff.split('\n').map((l) => (l.startsWith('+') && !l.startsWith('+++') ? paint('green', l) : l.startsWith('-') && !l.startsWith('---') ? paint('red', l) : l.startsWith('@@') ? paint('cyan', l) : l)).join('\n');
+}
+
+const indent = (s: string, n = 6): string => s.split('\n').map((l) => ' '.repeat(n) + l).join('\n');
+const secs = (ms: number): string => (ms >= 1000 ? `${(ms / 1000).toFixed(1)}s` : `${ms}ms`);
+
+export function createPrinter(o: OutputOpts): (e: Stamped) => void {
+  if (o.json) return (e) => o.out.write(JSON.stringify(e) + '\n');
+  const paint = painter(o.color);
+  let progress = { task: '', done: 0, total: 0 };
+  const live = o.out.isTTY === true;
+  const clear = (): void => { if (live) o.out.write('\r\u001b[2K'); };
+  const line = (s: string): void => { clear(); o.out.write(s + '\n'); };
+  return (e) => {
+    switch (e.type) {
+      case 'run_start':
+        line(paint('bold', `${o.command.toUpperCase()} ${e.runbook} on ${e.env}`) + paint('gray', ` · ${e.hosts.length} host(s) · run ${e.run}`));
+        break;
+      case 'batch_start':
+        if (e.of > 1) line(paint('bold', `\nBATCH ${e.batch}/${e.of}`) + ` [${e.hosts.join(', ')}]`);
+        break;
+      case 'task_start':
+        progress = { task: e.task, done: 0, total: e.hosts.length };
+        line(paint('bold', `\n${e.phase === 'handlers' ? 'HANDLER' : e.phase === 'rollback' ? 'ROLLBACK' : 'TASK'} [${e.task}]`) + paint('gray', ` ${e.at.file.split('/').pop()}:${e.at.line}`));
+        break;
+      case 'task_result': {
+        progress.done++;
+        const label = paint(STATUS_COLOR[e.status], LABEL[e.status].padEnd(11));
+        const msg = e.msg && (e.status !== 'ok' || o.verbose || /^debug/.test(e.task) || e.task.startsWith('debug')) ? paint('gray', ` ${e.msg.split('\n')[0]!.slice(0, 200)}`) : '';
+        line(`  ${label} ${e.host}${e.ms >= 1000 ? paint('gray', ` (${secs(e.ms)})`) : ''}${msg}${e.ignored ? paint('gray', ' (ignored)') : ''}`);
+        if (e.diff && (o.command === 'plan' || o.verbose)) line(indent(colorDiff(e.diff, paint)));
+        if (o.verbose && e.changes?.length) line(indent(e.changes.map((c) => `$ ${c}`).join('\n')));
+        if (e.output && (o.verbose || e.status === 'failed')) {
+          const text = [e.output.stdout, e.output.stderr].filter(Boolean).join('\n').trim();
+          if (text) line(indent(paint('gray', text.split('\n').slice(-20).join('\n'))));
+        }
+        if (live && progress.done < progress.total) o.out.write(paint('gray', `  … ${progress.task}: ${progress.done}/${progress.total} hosts done`));
+        break;
+      }
+      case 'facts':
+        if (e.error) line(`  ${paint('red', 'unreachable'.padEnd(11))} ${e.host} ${paint('gray', e.error)}`);
+        break;
+      case 'gate':
+        line(e.passed ? paint('green', 'review gate passed') : paint('red', `review gate refused: ${(e.reasons ?? []).join('; ')}`));
+        break;
+      case 'marker':
+        line(paint('gray', e.skipped ? `New Relic marker skipped: ${e.skipped}` : `New Relic ${e.kind} marker ${e.id ?? ''}${e.outcome ? ` (${e.outcome})` : ''}`));
+        break;
+      case 'health_measurement':
+        line(`  ${e.ok ? paint('green', 'healthy'.padEnd(11)) : paint('red', 'unhealthy'.padEnd(11))} ${e.check} ${paint('gray', `measurement ${e.measurement}/${e.of}${e.value !== undefined ? ` value ${JSON.stringify(e.value)}` : ''}${e.error ? ` ${e.error}` : ''}`)}`);
+        break;
+      case 'health_result':
+        line(paint('bold', `\nHEALTH ${e.phase === 'after_rollback' ? 'after rollback' : ''}: `) + (e.healthy ? paint('green', 'healthy') : paint('red', `unhealthy (${e.failed} failed, ${e.errors} errors)`)));
+        break;
+      case 'rollback':
+        line(paint('magenta', e.state === 'start' ? `\nROLLBACK on ${e.hosts.join(', ') || 'no changed hosts'}: ${e.reason ?? ''}` : `rollback ${e.ok ? 'succeeded' : 'FAILED'}`));
+        break;
+      case 'warning':
+        line(paint('yellow', `warning: ${e.message}`));
+        break;
+      case 'interrupt':
+        line(paint('yellow', e.count > 1 ? 'interrupted again: stopping now' : `interrupted (${e.signal}): finishing running commands, no new tasks; press Ctrl-C again to stop at once`));
+        break;
+      case 'run_end':
+        line(summaryTable(e.summary, paint));
+        line(paint(e.exitCode === 0 ? 'green' : 'red', `${o.command} finished: exit ${e.exitCode}${e.message ? ` (${e.message})` : ''} in ${secs(e.ms)}`));
+        break;
+      default:
+        break;
+    }
+  };
+}
+
+export function summaryTable(summary: Record<string, HostSummary>, paint: Paint): string {
+  const rows = Object.entries(summary);
+  const w = Math.max(4, ...rows.map(([h]) => h.length));
+  const head = `\n${'HOST'.padEnd(w)}  ${['ok', 'changed', 'failed', 'skipped', 'unreach', 'time'].map((c) => c.padStart(8)).join('')}`;
+  const body = rows.map(([h, s]) => {
+    const cells = [s.ok, s.changed, s.failed, s.skipped, s.unreachable].map((n) => String(n).padStart(8)).join('') + secs(s.ms).padStart(8);
+    const color = s.failed || s.unreachable ? 'red' : s.changed ? 'yellow' : 'green';
+    return paint(color, h.padEnd(w)) + '  ' + cells + (s.why ? paint('gray', `  ${s.why.split('\n')[0]}`) : '');
+  });
+  return [paint('bold', head), ...body].join('\n');
+}

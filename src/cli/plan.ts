@@ -1,0 +1,26 @@
+// `runbook plan <runbook> -e <env>`: a true dry run. Every task runs its read-only check; the
+// output shows per host what would change, with file diffs. Nothing is written on any host.
+import { userInfo } from 'node:os';
+import { relative } from 'node:path';
+import { newRunId } from '../engine/journal.ts';
+import { executeRun } from '../engine/run.ts';
+import { createTransport } from '../transports/index.ts';
+import { parseForks, prepare, type CommonOpts } from './prepare.ts';
+import { createSession, runOpts, type Io } from './session.ts';
+
+export async function planCommand(runbookPath: string, o: CommonOpts, io: Io): Promise<number> {
+  const p = await prepare(runbookPath, o);
+  const s = createSession(io, o, 'plan', newRunId());
+  const transport = await createTransport(p.env, { forks: parseForks(o.forks) });
+  try {
+    s.sink.emit({ type: 'run_start', command: 'plan', runbook: relative(io.cwd, p.runbook.file), env: p.env.name,
+      hosts: p.hosts.map((h) => h.name), operator: io.env.GITHUB_ACTOR ?? userInfo().username });
+    p.warnings.forEach((message) => s.sink.emit({ type: 'warning', message }));
+    const r = await executeRun(runOpts(p, o, s, transport, 'plan', io), p.hosts);
+    s.sink.emit({ type: 'run_end', exitCode: r.exitCode, ms: Date.now() - s.started, summary: r.summary, message: r.message });
+    return r.exitCode;
+  } finally {
+    await transport.close();
+    s.dispose();
+  }
+}
