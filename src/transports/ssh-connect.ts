@@ -122,6 +122,8 @@ async function connectOnce(t: Target, s: ConnectSettings, sock?: Duplex): Promis
   };
   try {
     await ssh.connect(config as Parameters<NodeSSH['connect']>[0]);
+    // node-ssh drops its error listener once ready; without one a later socket error would crash the process.
+    (ssh.connection as unknown as Ssh2Client).on('error', () => undefined);
     return ssh;
   } catch (err) {
     ssh.dispose();

@@ -54,14 +54,21 @@ export function commandFor(cmd: Cmd, loginUser: string, becomePassword?: Secret)
   return { command: `sh -c ${quote(outer)}`, stdin };
 }
 
-function openChannel(link: Link, command: string): Promise<HostOutcome<Ssh2Channel>> {
+type Exit = { code: number | null; signal?: string };
+type Opened = { readonly channel: Ssh2Channel; readonly exit: () => Exit | undefined };
+
+/** Open an exec channel; the exit listener is attached inside ssh2's callback because a fast command's
+ *  exit-status can arrive in the same packet batch as the channel confirmation. */
+function openChannel(link: Link, command: string): Promise<HostOutcome<Opened>> {
   return new Promise((resolve) => {
     const dropped = link.dropped();
     if (dropped) return resolve({ ok: false, error: dropped });
     try {
       link.client.exec(command, (err, channel) => {
-        if (err) resolve({ ok: false, error: link.dropped() ?? new TransportError('unreachable', link.host, `cannot open a channel: ${err.message}`, { cause: err }) });
-        else resolve({ ok: true, value: channel });
+        if (err) return resolve({ ok: false, error: link.dropped() ?? new TransportError('unreachable', link.host, `cannot open a channel: ${err.message}`, { cause: err }) });
+        let exit: Exit | undefined;
+        channel.on('exit', (code: number | null, signal?: string) => { exit = { code, signal }; });
+        resolve({ ok: true, value: { channel, exit: () => exit } });
       });
     } catch (err) {
       resolve({ ok: false, error: new TransportError('unreachable', link.host, `connection is not usable: ${(err as Error).message}`, { cause: err }) });
@@ -90,13 +97,13 @@ export async function runChannel(link: Link, command: string, stdin: Uint8Array 
   const started = performance.now();
   const opened = await openChannel(link, command);
   if (!opened.ok) return opened;
-  const ch = opened.value;
+  const ch = opened.value.channel;
+  const exitOf = opened.value.exit;
   const out = collector(link.host, 'stdout', opts);
   const err = collector(link.host, 'stderr', opts);
   ch.on('data', out.on);
   ch.stderr.on('data', err.on);
   return new Promise((resolve, reject) => {
-    let exit: { code: number | null; signal?: string } | undefined;
     let failure: TransportError | undefined;
     const stop = (): void => { try { ch.signal('KILL'); ch.close(); } catch { /* channel already gone */ } };
     const fail = (e: TransportError): void => { failure ??= e; stop(); finish(); };
@@ -114,12 +121,12 @@ export async function runChannel(link: Link, command: string, stdin: Uint8Array 
       offDrop();
       opts.signal.removeEventListener('abort', onAbort);
       if (opts.signal.aborted) return reject(opts.signal.reason);
+      const exit = exitOf();
       const lost = failure ?? (exit ? undefined : link.dropped() ?? new TransportError('unreachable', link.host, 'connection dropped before the command reported an exit status'));
       if (lost) return resolve({ ok: false, error: lost });
       const code = exit!.code ?? 128 + (SIGNALS[exit!.signal ?? ''] ?? 127);
       resolve({ ok: true, value: { code, stdout: Buffer.concat(out.c.chunks), stderr: Buffer.concat(err.c.chunks), ms: Math.round(performance.now() - started), truncated: out.c.truncated || err.c.truncated } });
     }
-    ch.on('exit', (code: number | null, signal?: string) => { exit = { code, signal }; });
     ch.on('close', finish);
     ch.on('error', () => undefined);
     ch.end(stdin && stdin.length > 0 ? Buffer.from(stdin) : undefined);

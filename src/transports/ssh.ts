@@ -1,5 +1,6 @@
 // The `ssh` transport: one connection per host, opened once and reused for every exec/put/get, with
 // hosts worked on in parallel up to `forks`. A host whose connection fails or drops fails alone.
+import { setMaxListeners } from 'node:events';
 import { TransportError } from '../errors.ts';
 import type { Secret } from '../engine/secret.ts';
 import { connect, defaultKnownHosts, type ConnectSettings, type Connection, type Ssh2Sftp } from './ssh-connect.ts';
@@ -34,6 +35,8 @@ class HostLink implements Link, Session {
     };
     conn.client.on('error', (e) => drop(e.message));
     conn.client.on('close', () => drop('closed by the server or the network'));
+    const jump = conn.jump?.connection as unknown as Connection['client'] | undefined;
+    jump?.on('close', () => drop('the jump host connection closed'));
   }
 
   get client(): Connection['client'] {
@@ -105,24 +108,36 @@ export function createSshTransport(opts: SshOpts): Transport {
     return link;
   };
 
-  const perHost = <T>(hosts: readonly Host[], signal: AbortSignal, f: (l: HostLink) => Promise<HostOutcome<T>>) =>
-    eachHost(hosts, forks, async (h) => {
-      const l = await linkFor(h, signal);
-      return l.ok ? f(l.value) : l;
-    });
+  // Every channel listens for abort: give them a child signal of their own so 50 hosts do not trip
+  // Node's listener-leak warning on the caller's signal.
+  const perHost = async <T>(hosts: readonly Host[], signal: AbortSignal, f: (l: HostLink, s: AbortSignal) => Promise<HostOutcome<T>>) => {
+    const child = new AbortController();
+    setMaxListeners(0, child.signal);
+    const relay = (): void => child.abort(signal.reason);
+    if (signal.aborted) relay();
+    else signal.addEventListener('abort', relay, { once: true });
+    try {
+      return await eachHost(hosts, forks, async (h) => {
+        const l = await linkFor(h, child.signal);
+        return l.ok ? f(l.value, child.signal) : l;
+      });
+    } finally {
+      signal.removeEventListener('abort', relay);
+    }
+  };
 
   return {
     kind: 'ssh',
     open: (hosts, signal) => perHost(hosts, signal, async () => ({ ok: true, value: undefined })),
     exec: (hosts, cmd, execOpts) =>
-      perHost(hosts, execOpts.signal, async (l) => {
-        const r = await l.run(cmd, execOpts);
+      perHost(hosts, execOpts.signal, async (l, signal) => {
+        const r = await l.run(cmd, { ...execOpts, signal });
         if (!r.ok) return r;
         const { code, stdout, stderr, ms, truncated } = r.value;
         return { ok: true, value: { code, stdout: stdout.toString(), stderr: stderr.toString(), ms, ...(truncated ? { truncated } : {}) } };
       }),
-    put: (hosts, file, execOpts) => perHost(hosts, execOpts.signal, (l) => putFile(l, file, execOpts)),
-    get: (hosts, path, execOpts) => perHost(hosts, execOpts.signal, (l) => getFile(l, path, execOpts)),
+    put: (hosts, file, execOpts) => perHost(hosts, execOpts.signal, (l, signal) => putFile(l, file, { ...execOpts, signal })),
+    get: (hosts, path, execOpts) => perHost(hosts, execOpts.signal, (l, signal) => getFile(l, path, { ...execOpts, signal })),
     async close() {
       closed = true;
       const all = [...links.values()];

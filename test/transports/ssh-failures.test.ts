@@ -1,0 +1,192 @@
+// Failures fail one host only: refused port, silent server (connect timeout), refused key, command time
+// limit, a connection dropped mid-command, the whole sshd killed; and close() is idempotent.
+import { execFileSync } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TransportError, type TransportErrorKind } from '../../src/errors.ts';
+import { sh } from '../../src/engine/script.ts';
+import { createSshTransport, type SshOpts } from '../../src/transports/ssh.ts';
+import type { Host, HostOutcome, Transport } from '../../src/transports/types.ts';
+import { startSshd, type Sshd } from '../helpers/sshd.ts';
+
+let sshd: Sshd;
+let dir: string;
+const signal = new AbortController().signal;
+
+beforeAll(async () => {
+  sshd = await startSshd();
+  dir = await mkdtemp(join(tmpdir(), 'runbook-sshfail-'));
+});
+afterAll(async () => {
+  await sshd?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+function transport(extra: SshOpts = {}, d: Sshd = sshd): Transport {
+  return createSshTransport({ knownHosts: d.knownHosts, identity: d.identity, connectRetries: 0, ...extra });
+}
+
+function expectKind(o: HostOutcome<unknown> | undefined, kind: TransportErrorKind): TransportError {
+  if (!o || o.ok) throw new Error(`expected a ${kind} failure, got ${JSON.stringify(o)}`);
+  expect(o.error).toBeInstanceOf(TransportError);
+  expect(o.error.kind).toBe(kind);
+  return o.error;
+}
+
+function listen(onConnection: (s: Socket) => void): Promise<{ server: Server; port: number }> {
+  return new Promise((resolve) => {
+    const server = createServer(onConnection);
+    server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port }));
+  });
+}
+
+async function closedPort(): Promise<number> {
+  const { server, port } = await listen(() => undefined);
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+describe('connection set-up failures fail that host only', () => {
+  it('a refused port is unreachable while the other hosts run', async () => {
+    const t = transport({ connectRetries: 1 });
+    try {
+      const bad: Host = { name: 'dead', address: '127.0.0.1', port: await closedPort(), user: sshd.user, vars: {} };
+      const hosts = [...sshd.hosts(2), bad];
+      const r = await t.exec(hosts, { script: sh`echo alive` }, { signal });
+      expect(r.get('ssh-a')).toMatchObject({ ok: true, value: { stdout: 'alive\n' } });
+      expect(r.get('ssh-b')).toMatchObject({ ok: true, value: { stdout: 'alive\n' } });
+      expect(expectKind(r.get('dead'), 'unreachable').message).toMatch(/ECONNREFUSED/);
+      const again = await t.exec([bad], { script: sh`true` }, { signal });
+      expectKind(again.get('dead'), 'unreachable');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('a server that never answers is a timeout after connectTimeoutMs', async () => {
+    const sockets: Socket[] = [];
+    const { server, port } = await listen((s) => sockets.push(s));
+    const t = transport({ connectTimeoutMs: 400 });
+    try {
+      const started = performance.now();
+      const r = await t.open([{ name: 'silent', address: '127.0.0.1', port, vars: {} }], signal);
+      expectKind(r.get('silent'), 'timeout');
+      expect(performance.now() - started).toBeLessThan(3000);
+    } finally {
+      await t.close();
+      sockets.forEach((s) => s.destroy());
+      server.close();
+    }
+  });
+
+  it('a key the server does not accept is an auth failure (not retried)', async () => {
+    const key = join(dir, 'stranger');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+    const t = transport({ identity: key, connectRetries: 3 });
+    try {
+      const started = performance.now();
+      const r = await t.open(sshd.hosts(1), signal);
+      expect(expectKind(r.get('ssh-a'), 'auth').message).toContain(`${sshd.user}@127.0.0.1:${sshd.port}`);
+      expect(performance.now() - started).toBeLessThan(1500);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('a jump host is used for the connection (proxyJump)', async () => {
+    const via = transport({ proxyJump: `${sshd.user}@127.0.0.1:${sshd.port}` });
+    const broken = transport({ proxyJump: `${sshd.user}@127.0.0.1:${await closedPort()}` });
+    try {
+      const ok = await via.exec(sshd.hosts(2), { script: sh`echo via-jump` }, { signal });
+      expect(ok.get('ssh-b')).toMatchObject({ ok: true, value: { stdout: 'via-jump\n' } });
+      expectKind((await broken.open(sshd.hosts(1), signal)).get('ssh-a'), 'unreachable');
+    } finally {
+      await via.close();
+      await broken.close();
+    }
+  });
+});
+
+describe('failures after connecting', () => {
+  it('a command past its time limit is a timeout; the connection stays usable', async () => {
+    const t = transport();
+    try {
+      const [h] = sshd.hosts(1);
+      const r = await t.exec([h!], { script: sh`sleep 20` }, { signal, timeoutMs: 300 });
+      expectKind(r.get(h!.name), 'timeout');
+      const next = await t.exec([h!], { script: sh`echo still-here` }, { signal });
+      expect(next.get(h!.name)).toMatchObject({ ok: true, value: { stdout: 'still-here\n' } });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('a connection dropped mid-command fails that host (no hang); the other host goes on', async () => {
+    const t = transport();
+    try {
+      const [a, b] = sshd.hosts(2);
+      await t.open([a!, b!], signal);
+      const marker = `${randomInt(10, 99)}.${randomInt(1e8, 1e9 - 1)}`;
+      const pa = t.exec([a!], { script: sh`sleep ${marker}` }, { signal });
+      const pb = t.exec([b!], { script: sh`sleep 0.6; echo done` }, { signal });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(sshd.dropSessionRunning(marker)).toBeGreaterThan(0);
+      const started = performance.now();
+      const [ra, rb] = await Promise.all([pa, pb]);
+      expect(performance.now() - started).toBeLessThan(5000);
+      expect(expectKind(ra.get(a!.name), 'unreachable').message).toMatch(/dropped/);
+      expect(rb.get(b!.name)).toMatchObject({ ok: true, value: { code: 0, stdout: 'done\n' } });
+      expectKind((await t.exec([a!], { script: sh`true` }, { signal })).get(a!.name), 'unreachable');
+      expectKind((await t.put([a!], { path: `${sshd.dataDir}/x`, content: 'x' }, { signal })).get(a!.name), 'unreachable');
+      expect((await t.exec([b!], { script: sh`echo b-ok` }, { signal })).get(b!.name)).toMatchObject({ ok: true });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('killing the whole sshd mid-run fails every host with unreachable, promptly', async () => {
+    const own = await startSshd();
+    const t = transport({}, own);
+    try {
+      const hosts = own.hosts(3);
+      await t.open(hosts, signal);
+      const p = t.exec(hosts, { script: sh`sleep 30` }, { signal });
+      await new Promise((r) => setTimeout(r, 300));
+      own.kill();
+      const started = performance.now();
+      const r = await p;
+      expect(performance.now() - started).toBeLessThan(5000);
+      for (const h of hosts) expectKind(r.get(h.name), 'unreachable');
+    } finally {
+      await t.close();
+      await own.stop();
+    }
+  });
+
+  it('close() is idempotent and later calls fail cleanly', async () => {
+    const t = transport();
+    const [h] = sshd.hosts(1);
+    await t.open([h!], signal);
+    await t.close();
+    await t.close();
+    expectKind((await t.exec([h!], { script: sh`true` }, { signal })).get(h!.name), 'unreachable');
+  });
+
+  it('an aborted signal stops a running command', async () => {
+    const t = transport();
+    try {
+      const ac = new AbortController();
+      const [h] = sshd.hosts(1);
+      await t.open([h!], ac.signal);
+      const p = t.exec([h!], { script: sh`sleep 20` }, { signal: ac.signal });
+      setTimeout(() => ac.abort(new Error('stop now')), 200);
+      await expect(p).rejects.toThrow('stop now');
+    } finally {
+      await t.close();
+    }
+  });
+});
