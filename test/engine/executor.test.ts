@@ -1,0 +1,147 @@
+// Executor semantics on the real local transport: serial, max_fail_percentage, handlers,
+// block/rescue/always, retries/until, loop/register, tags, when, run_once, ignore_errors,
+// changed_when/failed_when, plan changes nothing, a second apply changes nothing.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runYaml } from '../helpers/run-yaml.ts';
+
+const head = (extra = ''): string => `name: t\nhosts: web\nenvironments: [test]\n${extra}`;
+const statuses = (r: Awaited<ReturnType<typeof runYaml>>, task: string): string[] => r.results(task).map((e) => `${e.host}:${e.status}`);
+
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      const s = statSync(p);
+      if (s.isDirectory()) walk(p);
+      else out[relative(dir, p)] = `${s.mode.toString(8)}:${readFileSync(p, 'utf8')}`;
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+describe('executor', () => {
+  it('runs serial batches of 1 then 50%, and max_fail_percentage stops later batches', async () => {
+    const yaml = head('serial: [1, "50%"]\n') + 'tasks:\n  - name: fail on h2\n    command: "false"\n    when: inventory_hostname == "h2"\n  - name: after\n    command: "true"\n';
+    const r = await runYaml(yaml, { hosts: 5 });
+    const batches = r.events.filter((e) => e.type === 'batch_start').map((e) => (e as { hosts: string[] }).hosts);
+    expect(batches).toEqual([['h1'], ['h2', 'h3']]);
+    expect(statuses(r, 'after')).toEqual(['h1:changed', 'h3:changed']);
+    expect(r.exitCode).toBe(1);
+    expect(r.results('after').some((e) => e.host === 'h4')).toBe(false);
+  });
+
+  it('with max_fail_percentage 50 a failed host stops alone and the run goes on', async () => {
+    const yaml = head('max_fail_percentage: 50\n') + 'tasks:\n  - name: fail on h1\n    command: "false"\n    when: inventory_hostname == "h1"\n  - name: after\n    command: "true"\n';
+    const r = await runYaml(yaml, { hosts: 2 });
+    expect(statuses(r, 'after')).toEqual(['h2:changed']);
+    expect(r.exitCode).toBe(1);
+    expect(r.summary.h1!.failed).toBe(1);
+  });
+
+  it('runs each notified handler once per host at the end of the batch, in handler order', async () => {
+    const yaml = head() + 'tasks:\n  - name: a\n    shell: echo a >> {{ root }}/log\n    notify: [second, first]\n  - name: b\n    shell: echo b >> {{ root }}/log\n    notify: first\n' +
+      'handlers:\n  - name: first\n    shell: echo first >> {{ root }}/log\n  - name: second\n    shell: echo second >> {{ root }}/log\n';
+    const r = await runYaml(yaml, { hosts: 2 });
+    expect(r.exitCode).toBe(0);
+    for (const h of ['h1', 'h2']) expect(readFileSync(join(r.dir, h, 'log'), 'utf8')).toBe('a\nb\nfirst\nsecond\n');
+  });
+
+  it('block: rescue runs on failure, always runs regardless', async () => {
+    const yaml = head() + 'tasks:\n  - block:\n      - name: boom\n        command: "false"\n      - name: never\n        shell: touch {{ root }}/never\n' +
+      '    rescue:\n      - name: rescued\n        shell: touch {{ root }}/rescued\n    always:\n      - name: cleanup\n        shell: touch {{ root }}/always\n  - name: continues\n    shell: touch {{ root }}/after\n';
+    const r = await runYaml(yaml);
+    expect(existsSync(join(r.dir, 'h1', 'never'))).toBe(false);
+    for (const f of ['rescued', 'always', 'after']) expect(existsSync(join(r.dir, 'h1', f)), f).toBe(true);
+    expect(r.exitCode).toBe(0);
+  });
+
+  it('block without rescue: always still runs and the host fails', async () => {
+    const yaml = head() + 'tasks:\n  - block:\n      - name: boom\n        command: "false"\n    always:\n      - name: cleanup\n        shell: touch {{ root }}/always\n  - name: after\n    shell: touch {{ root }}/after\n';
+    const r = await runYaml(yaml);
+    expect(existsSync(join(r.dir, 'h1', 'always'))).toBe(true);
+    expect(existsSync(join(r.dir, 'h1', 'after'))).toBe(false);
+    expect(r.exitCode).toBe(1);
+  });
+
+  it('retries until the condition holds', async () => {
+    const yaml = head() + 'tasks:\n  - name: count\n    shell: echo x >> {{ root }}/n; wc -l < {{ root }}/n\n    register: n\n    until: n.stdout | int >= 3\n    retries: 5\n    delay: 10ms\n';
+    const r = await runYaml(yaml);
+    expect(r.exitCode).toBe(0);
+    expect(readFileSync(join(r.dir, 'h1', 'n'), 'utf8').trim().split('\n')).toHaveLength(3);
+  });
+
+  it('fails when until never holds within retries', async () => {
+    const yaml = head() + 'tasks:\n  - name: never\n    command: echo no\n    register: r\n    until: r.stdout == "yes"\n    retries: 2\n    delay: 5ms\n';
+    const r = await runYaml(yaml);
+    expect(r.exitCode).toBe(1);
+    expect(r.results('never')[0]!.msg).toMatch(/after 3 attempts/);
+  });
+
+  it('loops with loop_var and registers every result', async () => {
+    const yaml = head() + 'tasks:\n  - name: each\n    command: echo {{ fruit }}\n    loop: [apple, "b c"]\n    loop_control: { loop_var: fruit }\n    register: out\n' +
+      '  - name: show\n    debug: { msg: "{{ out.results[1].stdout }}|{{ out.results | length }}" }\n';
+    const r = await runYaml(yaml);
+    expect(r.exitCode).toBe(0);
+    expect(r.results('show')[0]!.msg).toBe('b c|2');
+  });
+
+  it('honours tags and skip-tags (always-tagged tasks still run)', async () => {
+    const yaml = head() + 'tasks:\n  - name: a\n    shell: touch {{ root }}/a\n    tags: [deploy]\n  - name: b\n    shell: touch {{ root }}/b\n    tags: [config]\n  - name: c\n    shell: touch {{ root }}/c\n    tags: [always]\n';
+    const r = await runYaml(yaml, { tags: ['deploy'] });
+    expect(['a', 'b', 'c'].map((f) => existsSync(join(r.dir, 'h1', f)))).toEqual([true, false, true]);
+    const s = await runYaml(yaml, { skipTags: ['deploy'] });
+    expect(['a', 'b', 'c'].map((f) => existsSync(join(s.dir, 'h1', f)))).toEqual([false, true, true]);
+  });
+
+  it('run_once runs on the first host only and shares the result', async () => {
+    const yaml = head() + 'tasks:\n  - name: once\n    shell: echo $$ > {{ root }}/once; echo ran\n    run_once: true\n    register: o\n  - name: see\n    debug: { msg: "{{ o.stdout }}" }\n';
+    const r = await runYaml(yaml, { hosts: 3 });
+    expect(existsSync(join(r.dir, 'h1', 'once'))).toBe(true);
+    expect(existsSync(join(r.dir, 'h2', 'once'))).toBe(false);
+    expect(r.results('see').map((e) => e.msg)).toEqual(['ran', 'ran', 'ran']);
+  });
+
+  it('ignore_errors reports the failure and goes on; failed_when and changed_when decide status', async () => {
+    const yaml = head() + 'tasks:\n  - name: bad\n    command: "false"\n    ignore_errors: true\n  - name: grep miss is fine\n    shell: grep nothing /dev/null\n    register: g\n    failed_when: g.rc > 1\n' +
+      '  - name: read only\n    command: echo hi\n    changed_when: false\n  - name: custom fail\n    command: echo ERROR\n    register: e\n    failed_when: "\'ERROR\' in e.stdout"\n';
+    const r = await runYaml(yaml);
+    expect(statuses(r, 'bad')).toEqual(['h1:failed']);
+    expect(r.results('bad')[0]!.ignored).toBe(true);
+    expect(statuses(r, 'grep miss is fine')).toEqual(['h1:changed']);
+    expect(statuses(r, 'read only')).toEqual(['h1:ok']);
+    expect(statuses(r, 'custom fail')).toEqual(['h1:failed']);
+    expect(r.exitCode).toBe(1);
+  });
+
+  it('keeps a hostile variable one literal argument in a command', async () => {
+    const yaml = head('vars:\n  evil: "x; touch {{ root }}/pwned"\n') + 'tasks:\n  - name: echo\n    command: echo {{ evil }}\n    register: out\n  - name: show\n    debug: { msg: "{{ out.stdout }}" }\n';
+    const r = await runYaml(yaml);
+    expect(r.exitCode).toBe(0);
+    expect(existsSync(join(r.dir, 'h1', 'pwned'))).toBe(false);
+    expect(r.results('show')[0]!.msg).toBe(`x; touch ${join(r.dir, 'h1')}/pwned`);
+  });
+
+  const converge = head('vars:\n  v: "2"\n') + 'tasks:\n  - name: dir\n    file: { path: "{{ root }}/etc", state: directory }\n  - name: conf\n    copy: { content: "v={{ v }}\\n", dest: "{{ root }}/etc/app.conf", mode: "0640" }\n' +
+    '  - name: line\n    lineinfile: { path: "{{ root }}/etc/app.conf", line: "debug=false" }\n  - name: once\n    command: { cmd: "touch {{ root }}/etc/marker", creates: "{{ root }}/etc/marker" }\n';
+
+  it('plan changes nothing on any host and shows diffs; a second apply changes nothing', async () => {
+    const yaml = converge;
+    const planned = await runYaml(yaml, { hosts: 2, mode: 'plan' });
+    expect(planned.exitCode).toBe(0);
+    expect(snapshot(planned.dir)).toEqual({ 'runbook.yml': expect.any(String) });
+    expect(statuses(planned, 'conf')).toEqual(['h1:would_change', 'h2:would_change']);
+    expect(statuses(planned, 'once')).toEqual(['h1:would_run', 'h2:would_run']);
+    const first = await runYaml(yaml, { hosts: 2, dir: planned.dir });
+    expect(first.exitCode).toBe(0);
+    expect(readFileSync(join(first.dir, 'h1/etc/app.conf'), 'utf8')).toBe('v=2\ndebug=false\n');
+    const before = snapshot(first.dir);
+    const second = await runYaml(yaml, { hosts: 2, dir: first.dir });
+    expect(second.exitCode).toBe(0);
+    expect(Object.values(second.summary).every((s) => s.changed === 0)).toBe(true);
+    expect(snapshot(second.dir)).toEqual({ ...before, 'runbook.yml': expect.any(String) });
+  });
+});
