@@ -18,6 +18,11 @@ export type Observe = {
   health(p: Prepared, ro: RunOpts, phase: 'after_tasks' | 'after_rollback'): Promise<HealthVerdict | undefined>;
 };
 
+/** Variables known before any host is contacted (for the entity name, marker version, health). */
+function runScope(p: Prepared, extra: Record<string, unknown> = {}): ReturnType<typeof buildScope> {
+  return buildScope(p.runbook.vars, p.env.vars, { environment: p.env.name, secrets: p.secrets, ...extra }, p.extraVars);
+}
+
 function needsNewRelic(h: HealthSpec | undefined): string | undefined {
   return h?.checks.find((c) => c.nrql || c.preset)?.name;
 }
@@ -27,7 +32,7 @@ async function entityGuid(ng: NerdGraph | undefined, p: Prepared, accountId: num
   if (!ng || !nr) return nr?.guid;
   if (nr.guid) return nr.guid;
   if (!nr.entity) return undefined;
-  const scope = buildScope(p.runbook.vars, p.env.vars, p.extraVars);
+  const scope = runScope(p);
   try {
     return (await resolveEntity(ng, String(renderValue(nr.entity, scope)), accountId)).guid;
   } catch (e) {
@@ -44,7 +49,7 @@ export async function setupObserve(p: Prepared, env: NodeJS.ProcessEnv, runId: s
   const guid = await entityGuid(ng, p, accountId);
   const appliedAt = new Date();
   const markers = ng && guid ? createMarkers(ng, {
-    entityGuid: guid, runId, user, version: String(p.extraVars.version ?? p.runbook.vars.version ?? runId),
+    entityGuid: guid, runId, user, version: String(runScope(p).version ?? runId),
     description: `runbook apply ${p.runbook.name} on ${p.env.name}`, deploymentType: p.runbook.newrelic?.deploymentType,
   }) : undefined;
   const skipped = !ng ? 'New Relic is not configured (NEW_RELIC_API_KEY unset)' : !guid ? 'the runbook has no newrelic.entity' : undefined;
@@ -66,8 +71,10 @@ export async function setupObserve(p: Prepared, env: NodeJS.ProcessEnv, runId: s
     async health(pr, ro, phase) {
       const spec = pr.runbook.health;
       if (!spec) return undefined;
-      const scope = buildScope(pr.runbook.vars, pr.env.vars, { secrets: pr.secrets, newrelic: { guid }, environment: pr.env.name }, pr.extraVars);
-      const rendered = { ...spec, checks: spec.checks.map((c) => ({ ...c, http: c.http && renderValue(c.http, scope), nrql: c.nrql && renderValue(c.nrql, scope) })) } as HealthSpec;
+      const scope = runScope(pr, { newrelic: { guid } });
+      const r1 = (v: unknown): never => renderValue(v, scope) as never;
+      const rendered = { ...spec, initialDelay: r1(spec.initialDelay), interval: r1(spec.interval),
+        checks: spec.checks.map((c) => ({ ...c, http: c.http && r1(c.http), nrql: c.nrql && r1(c.nrql) })) } as HealthSpec;
       const r = await runHealth(rendered, { ng, accountId, entityGuid: guid, emit: (e) => ro.sink.emit(e), signal: ro.stop, phase, appliedAt });
       return { healthy: r.healthy, reason: r.reason };
     },

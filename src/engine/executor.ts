@@ -6,7 +6,8 @@ import { factsScript, parseFacts } from './facts.ts';
 import type { TaskSpec } from './model.ts';
 import { redactText } from './secret.ts';
 import { count, parallel, type HostState, type RunOpts } from './run-state.ts';
-import { runTaskOnHost, type Outcome } from './task-runner.ts';
+import { hostScope, runTaskOnHost, type Outcome } from './task-runner.ts';
+import { evaluate, truthy } from './template.ts';
 
 /** Gather facts on every host in one round trip; unreachable hosts fail. */
 export async function gatherFacts(o: RunOpts, hosts: HostState[]): Promise<void> {
@@ -91,7 +92,16 @@ export async function runList(o: RunOpts, hosts: HostState[], tasks: readonly Ta
   }
 }
 
-async function runBlock(o: RunOpts, entered: HostState[], t: TaskSpec, ctx: ListCtx): Promise<void> {
+/** A block's `when` applies to the whole block (per host); hosts where it is false skip it. */
+function blockHosts(o: RunOpts, hosts: HostState[], t: TaskSpec): HostState[] {
+  if (t.when === undefined) return hosts;
+  const whens = Array.isArray(t.when) ? t.when : [t.when];
+  return hosts.filter((h) => whens.every((w) => truthy(evaluate(w, hostScope(o, h, { ...t.vars })))));
+}
+
+async function runBlock(o: RunOpts, all: HostState[], t: TaskSpec, ctx: ListCtx): Promise<void> {
+  const entered = blockHosts(o, all, t);
+  if (!entered.length) return;
   const inner: ListCtx = { ...ctx, tags: [...ctx.tags, ...t.tags] };
   await runList(o, entered, t.block ?? [], inner);
   const failed = entered.filter((h) => h.failed && !h.unreachable);
@@ -115,7 +125,7 @@ export async function runHandlers(o: RunOpts, hosts: HostState[], index: { n: nu
     const targets = hosts.filter((h) => !h.failed && h.notified.has(handler.name));
     if (!targets.length || o.stop.aborted) continue;
     targets.forEach((h) => h.notified.delete(handler.name));
-    await runTask(o, targets, handler, 'handlers', index.n++);
+    await runList(o, targets, [handler], { phase: 'handlers', index, tags: ['always'] });
   }
 }
 
