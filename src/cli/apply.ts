@@ -6,7 +6,7 @@ import { RunbookError } from '../errors.ts';
 import type { HostSummary } from '../engine/events.ts';
 import { gitInfo } from '../engine/git-info.ts';
 import { newRunId } from '../engine/journal.ts';
-import { acquireLock, type Lock } from '../engine/lock.ts';
+import { acquireLock, lockKey, type Lock } from '../engine/lock.ts';
 import { parseDuration } from '../engine/duration.ts';
 import { executeRun } from '../engine/run.ts';
 import { createTransport } from '../transports/index.ts';
@@ -14,6 +14,7 @@ import type { Transport } from '../transports/types.ts';
 import { gateFiles, runGate, type GateResult } from './apply-gate.ts';
 import { setupObserve, type Observe } from './apply-observe.ts';
 import { parseForks, prepare, type CommonOpts, type Prepared } from './prepare.ts';
+import { planResume } from './resume.ts';
 import { createSession, runOpts, type Io, type Session } from './session.ts';
 
 export type ApplyOpts = CommonOpts & { lockWait?: string; breakGlass?: string; resume?: string };
@@ -25,13 +26,17 @@ function operatorOf(io: Io): string {
 async function startRun(p: Prepared, o: ApplyOpts, io: Io, runId: string): Promise<{ s: Session; gate: GateResult; lock: Lock; observe: Observe }> {
   const observe = await setupObserve(p, io.env, runId, operatorOf(io)); // may refuse (newrelic.required) before anything
   const gate = await runGate(p, o, io);                                  // exit 3 when refused, before the lock
-  const lock = await acquireLock({ base: io.cwd, env: p.env.name, hosts: `${p.runbook.hosts}|${o.limit ?? ''}`, runId,
-    waitMs: o.lockWait ? parseDuration(o.lockWait) : 0 });
+  const hosts = `${p.runbook.hosts}|${o.limit ?? ''}`;
+  const waitMs = o.lockWait ? parseDuration(o.lockWait) : 0;
+  const leaseMs = p.env.lock.lease !== undefined ? parseDuration(p.env.lock.lease) : undefined;
+  const lock = p.env.lock.backend === 'git'
+    ? await (await import('../engine/lock-git.ts')).acquireGitLock({ repoDir: p.runbook.dir, key: lockKey(p.env.name, hosts), runId, env: p.env.name, waitMs, leaseMs })
+    : await acquireLock({ base: io.cwd, env: p.env.name, hosts, runId, waitMs, leaseMs });
   let s: Session;
   try {
     s = createSession(io, o, 'apply', runId, io.cwd);
   } catch (e) {
-    lock.release();
+    await lock.release();
     throw e;
   }
   return { s, gate, lock, observe };
@@ -40,26 +45,27 @@ async function startRun(p: Prepared, o: ApplyOpts, io: Io, runId: string): Promi
 export async function applyCommand(runbookPath: string, o: ApplyOpts, io: Io): Promise<number> {
   const p = await prepare(runbookPath, o);
   const runId = newRunId();
+  const pinned = gitInfo(gateFiles(p), io.cwd);
+  const resume = o.resume ? planResume(o.resume, p, pinned.blobs, io.cwd) : undefined;
   const { s, gate, lock, observe } = await startRun(p, o, io, runId);
   let transport: Transport | undefined;
-  const files = gateFiles(p);
-  const info = gate.evidence ? { commit: gate.evidence.commit, blobs: gate.evidence.blobs } : gitInfo(files);
+  const info = gate.evidence ? { commit: gate.evidence.commit, blobs: gate.evidence.blobs } : pinned;
   const end = (exitCode: number, message: string, summary: Record<string, HostSummary> = {}): void => {
     s.sink.emit({ type: 'run_end', exitCode, ms: Date.now() - s.started, summary, message });
   };
   s.onHardStop = () => {
     end(130, 'interrupted twice: stopped at once; hosts may be mid-task (see the events above)');
-    lock.release();
+    void lock.release();
     process.exit(130);
   };
   try {
     s.sink.emit({ type: 'run_start', command: 'apply', runbook: relative(io.cwd, p.runbook.file), env: p.env.name,
-      hosts: p.hosts.map((h) => h.name), operator: operatorOf(io), commit: info.commit, blobs: info.blobs });
+      hosts: p.hosts.map((h) => h.name), operator: operatorOf(io), commit: info.commit, blobs: info.blobs, ...(resume ? { resumeOf: resume.runId } : {}) });
     p.warnings.forEach((message) => s.sink.emit({ type: 'warning', message }));
     p.discoveredOffline.forEach((h) => s.sink.emit({ type: 'warning', message: `SSM instance not online, counted as failed: ${h}` }));
     if (gate.evidence) s.sink.emit({ type: 'gate', passed: true, evidence: gate.evidence });
     transport = await createTransport(p.env, { forks: parseForks(o.forks) });
-    const ro = runOpts(p, o, s, transport, 'apply', io);
+    const ro = { ...runOpts(p, o, s, transport, 'apply', io), resume: resume?.done };
     const r = await executeRun(ro, p.hosts, {
       beforeTasks: async () => { await gate.recheck(); await observe.start(s.sink); },
       health: (phase) => observe.health(p, ro, phase),
@@ -76,7 +82,7 @@ export async function applyCommand(runbookPath: string, o: ApplyOpts, io: Io): P
     throw e;
   } finally {
     await transport?.close();
-    lock.release();
+    await lock.release();
     s.journal?.close();
     s.dispose();
   }

@@ -57,8 +57,12 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
     .action((id: string, o) => run(async () => (await import('./history.ts')).showCommand(id, o, io))());
   program.command('unlock').description('remove a stale lock held by a run that is gone')
     .requiredOption('-e, --env <env>', 'environment').requiredOption('--run <run-id>', 'the run holding the lock')
-    .action((o: { env: string; run: string }) => run(async () => {
-      const h = (await import('../engine/lock.ts')).unlock(io.cwd, o.env, o.run);
+    .option('-i, --inventory <dir>', 'folder of environment files', './environments')
+    .action((o: { env: string; run: string; inventory: string }) => run(async () => {
+      const env = await (await import('../engine/environment.ts')).loadEnvironment(o.inventory, o.env);
+      const h = env.lock.backend === 'git'
+        ? await (await import('../engine/lock-git.ts')).unlockGit({ repoDir: io.cwd, env: o.env, runId: o.run })
+        : (await import('../engine/lock.ts')).unlock(io.cwd, o.env, o.run);
       io.out.write(`removed the lock of run ${h.runId} (${h.user}@${h.host}, pid ${h.pid}, since ${h.startedAt})\n`);
       return 0;
     })());

@@ -10,14 +10,18 @@ import { sleep } from './duration.ts';
 
 export interface Lock {
   readonly holder: LockHolder;
-  release(): void;
+  release(): void | Promise<void>;
 }
 
 const LEASE_MS = 2 * 60 * 60 * 1000;
 
+/** The lock key of (environment, host set): `<env>-<12 hex>`. */
+export function lockKey(env: string, hosts: string): string {
+  return `${env}-${createHash('sha256').update(hosts).digest('hex').slice(0, 12)}`;
+}
+
 export function lockPath(base: string, env: string, hosts: string): string {
-  const key = createHash('sha256').update(hosts).digest('hex').slice(0, 12);
-  return join(base, '.runbook', 'locks', `${env}-${key}.json`);
+  return join(base, '.runbook', 'locks', `${lockKey(env, hosts)}.json`);
 }
 
 function pidAlive(pid: number): boolean {
