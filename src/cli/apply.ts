@@ -2,7 +2,8 @@
 // Every step reports through the event stream; the exit code comes from the run's outcome.
 import { userInfo } from 'node:os';
 import { relative } from 'node:path';
-import { RunbookError } from '../errors.ts';
+import { createInterface } from 'node:readline/promises';
+import { InterruptedError, RunbookError } from '../errors.ts';
 import type { HostSummary } from '../engine/events.ts';
 import { gitInfo } from '../engine/git-info.ts';
 import { newRunId } from '../engine/journal.ts';
@@ -23,9 +24,19 @@ function operatorOf(io: Io): string {
   return io.env.GITHUB_ACTOR ?? userInfo().username;
 }
 
+/** On a terminal, ask before changing anything unless --yes (CI and --json never prompt). */
+async function confirm(p: Prepared, o: ApplyOpts): Promise<void> {
+  if (o.yes || o.json || !process.stdin.isTTY || !process.stdout.isTTY) return;
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  const answer = await rl.question(`apply ${p.runbook.name} to ${p.env.name} (${p.hosts.length} host(s): ${p.hosts.slice(0, 5).map((h) => h.name).join(', ')}${p.hosts.length > 5 ? ', …' : ''})? [y/N] `);
+  rl.close();
+  if (!/^y(es)?$/i.test(answer.trim())) throw new InterruptedError('not confirmed: nothing was changed');
+}
+
 async function startRun(p: Prepared, o: ApplyOpts, io: Io, runId: string): Promise<{ s: Session; gate: GateResult; lock: Lock; observe: Observe }> {
   const observe = await setupObserve(p, io.env, runId, operatorOf(io)); // may refuse (newrelic.required) before anything
   const gate = await runGate(p, o, io);                                  // exit 3 when refused, before the lock
+  await confirm(p, o);
   const hosts = `${p.runbook.hosts}|${o.limit ?? ''}`;
   const waitMs = o.lockWait ? parseDuration(o.lockWait) : 0;
   const leaseMs = p.env.lock.lease !== undefined ? parseDuration(p.env.lock.lease) : undefined;
