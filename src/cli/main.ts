@@ -45,6 +45,8 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
     .action((files: string[], o) => run(async () => (await import('./validate.ts')).validateCommand(files, o, io))());
   common(program.command('plan').argument('<runbook>').description('true dry run: per-host diff of what would change'), true)
     .option('--format <format>', 'text or markdown', 'text')
+    .option('--comment', 'post or update the plan as a comment on the pull request (GITHUB_TOKEN)')
+    .option('--pr <number>', 'pull request for --comment (default: from GITHUB_EVENT_PATH)')
     .action((file: string, o) => run(async () => (await import('./plan.ts')).planCommand(file, o, io))());
   common(program.command('apply').argument('<runbook>').description('gate -> lock -> marker -> tasks -> health -> (rollback) -> journal'), true)
     .option('--lock-wait <duration>', 'wait this long for another run\'s lock')
