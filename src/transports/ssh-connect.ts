@@ -31,6 +31,7 @@ export interface Ssh2Client {
   exec(command: string, cb: (err: Error | undefined, channel: Ssh2Channel) => void): boolean;
   sftp(cb: (err: Error | undefined, sftp: Ssh2Sftp) => void): boolean;
   forwardOut(srcIP: string, srcPort: number, dstIP: string, dstPort: number, cb: (err: Error | undefined, ch: Duplex) => void): boolean;
+  setNoDelay(on: boolean): void;
   end(): void;
   destroy(): void;
 }
@@ -123,7 +124,10 @@ async function connectOnce(t: Target, s: ConnectSettings, sock?: Duplex): Promis
   try {
     await ssh.connect(config as Parameters<NodeSSH['connect']>[0]);
     // node-ssh drops its error listener once ready; without one a later socket error would crash the process.
-    (ssh.connection as unknown as Ssh2Client).on('error', () => undefined);
+    const client = ssh.connection as unknown as Ssh2Client;
+    client.on('error', () => undefined);
+    // Small request packets must not wait for the server's delayed ACK (Nagle): 40 ms per command otherwise.
+    client.setNoDelay(true);
     return ssh;
   } catch (err) {
     ssh.dispose();

@@ -108,22 +108,28 @@ export function createSshTransport(opts: SshOpts): Transport {
     return link;
   };
 
-  // Every channel listens for abort: give them a child signal of their own so 50 hosts do not trip
-  // Node's listener-leak warning on the caller's signal.
-  const perHost = async <T>(hosts: readonly Host[], signal: AbortSignal, f: (l: HostLink, s: AbortSignal) => Promise<HostOutcome<T>>) => {
-    const child = new AbortController();
-    setMaxListeners(0, child.signal);
-    const relay = (): void => child.abort(signal.reason);
-    if (signal.aborted) relay();
-    else signal.addEventListener('abort', relay, { once: true });
-    try {
-      return await eachHost(hosts, forks, async (h) => {
-        const l = await linkFor(h, child.signal);
-        return l.ok ? f(l.value, child.signal) : l;
-      });
-    } finally {
-      signal.removeEventListener('abort', relay);
+  // Every channel listens for abort: relay each caller signal once (shared by all calls that pass it) to a
+  // child signal without a listener limit, so 50 hosts do not trip Node's listener-leak warning.
+  const relays = new WeakMap<AbortSignal, AbortSignal>();
+  const relayed = (signal: AbortSignal): AbortSignal => {
+    let child = relays.get(signal);
+    if (!child) {
+      const c = new AbortController();
+      setMaxListeners(0, c.signal);
+      if (signal.aborted) c.abort(signal.reason);
+      else signal.addEventListener('abort', () => c.abort(signal.reason), { once: true });
+      child = c.signal;
+      relays.set(signal, child);
     }
+    return child;
+  };
+
+  const perHost = <T>(hosts: readonly Host[], signal: AbortSignal, f: (l: HostLink, s: AbortSignal) => Promise<HostOutcome<T>>) => {
+    const child = relayed(signal);
+    return eachHost(hosts, forks, async (h) => {
+      const l = await linkFor(h, child);
+      return l.ok ? f(l.value, child) : l;
+    });
   };
 
   return {
