@@ -21,8 +21,30 @@ export type SshOpts = {
   connectRetries?: number;
 };
 
+// sshd's MaxSessions (default 10) caps open channels per connection, SFTP included; past it a channel
+// open fails. Commands beyond this many wait for a free channel instead.
+const CHANNELS_PER_HOST = 8;
+
+class Slots {
+  private free = CHANNELS_PER_HOST;
+  private readonly waiting: (() => void)[] = [];
+  acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
+}
+
 /** One host's live connection plus what it learned: a drop, its SFTP session. */
 class HostLink implements Link, Session {
+  private readonly slots = new Slots();
   private lost: TransportError | undefined;
   private readonly listeners = new Set<(e: TransportError) => void>();
   private sftpSession: Promise<HostOutcome<Ssh2Sftp>> | undefined;
@@ -52,9 +74,14 @@ class HostLink implements Link, Session {
     return () => this.listeners.delete(f);
   }
 
-  run(cmd: Cmd, opts: ExecOpts): Promise<HostOutcome<RawResult>> {
+  async run(cmd: Cmd, opts: ExecOpts): Promise<HostOutcome<RawResult>> {
     const { command, stdin } = commandFor(cmd, this.conn.user, this.becomePassword);
-    return runChannel(this, command, stdin, opts);
+    await this.slots.acquire();
+    try {
+      return await runChannel(this, command, stdin, opts);
+    } finally {
+      this.slots.release();
+    }
   }
 
   sftp(): Promise<HostOutcome<Ssh2Sftp>> {

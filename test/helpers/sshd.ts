@@ -27,8 +27,9 @@ export type Sshd = {
   readonly dir: string;
   /** `n` aliases of this sshd: ssh-a, ssh-b, ... all 127.0.0.1:port, login `user`. */
   hosts(n: number, prefix?: string): Host[];
-  /** SIGKILL the sshd process(es) serving the session that runs a process whose command line has `marker`. */
-  dropSessionRunning(marker: string): number;
+  /** Signal (default SIGKILL) the sshd process(es) serving the session that runs a process whose command
+   *  line contains `marker`; SIGSTOP freezes the connection instead. Returns how many were signalled. */
+  dropSessionRunning(marker: string, sig?: NodeJS.Signals): number;
   /** Graceful stop plus temp dir removal; idempotent. */
   stop(): Promise<void>;
   /** SIGKILL the listener and every per-connection process (open connections drop). */
@@ -110,7 +111,7 @@ async function writeFiles(dir: string, port: number): Promise<{ identity: string
     `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(dir, 'host_ed25519')}`, 'PidFile none',
     `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, 'PubkeyAuthentication yes', 'PasswordAuthentication no',
     'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', `AllowUsers ${TEST_USER}`, 'PermitRootLogin no',
-    'MaxStartups 500', 'MaxSessions 200', 'UseDNS no', 'PrintMotd no', 'PrintLastLog no', 'Subsystem sftp internal-sftp',
+    'MaxStartups 500', 'UseDNS no', 'PrintMotd no', 'PrintLastLog no', 'Subsystem sftp internal-sftp',
     'LogLevel INFO', '',
   ].join('\n'));
   return { identity: join(dir, 'id_ed25519'), knownHosts: join(dir, 'known_hosts'), hostKey };
@@ -174,13 +175,13 @@ export async function startSshd(): Promise<Sshd> {
   return {
     port, user: TEST_USER, dir, dataDir, ...files, log: started.log,
     hosts: (n, prefix = 'ssh-') => Array.from({ length: n }, (_, i) => ({ name: prefix + aliasName(i), address: '127.0.0.1', port, user: TEST_USER, vars: {} })),
-    dropSessionRunning(marker) {
+    dropSessionRunning(marker, sig = 'SIGKILL') {
       const hits = allPids().filter((p) => p !== process.pid && cmdline(p).includes(marker));
       const victims = new Set<number>();
       for (const hit of hits) {
         for (let p = parentOf(hit); p && p !== pid && p > 1; p = parentOf(p)) if (comm(p) === 'sshd') victims.add(p);
       }
-      for (const v of victims) signal(v, 'SIGKILL');
+      for (const v of victims) signal(v, sig);
       return victims.size;
     },
     kill: () => killAll('SIGKILL'),

@@ -148,6 +148,25 @@ describe('failures after connecting', () => {
     }
   });
 
+  it('a frozen connection is detected by keepalive and fails that host', async () => {
+    const t = transport({ keepaliveMs: 200 });
+    const marker = `${randomInt(10, 99)}.${randomInt(1e8, 1e9 - 1)}`;
+    try {
+      const [h] = sshd.hosts(1);
+      await t.open([h!], signal);
+      const p = t.exec([h!], { script: sh`sleep ${marker}` }, { signal });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(sshd.dropSessionRunning(marker, 'SIGSTOP')).toBeGreaterThan(0);
+      const started = performance.now();
+      const e = expectKind((await p).get(h!.name), 'unreachable');
+      expect(e.message).toMatch(/keepalive/i);
+      expect(performance.now() - started).toBeLessThan(4000);
+    } finally {
+      sshd.dropSessionRunning(marker, 'SIGKILL');
+      await t.close();
+    }
+  });
+
   it('killing the whole sshd mid-run fails every host with unreachable, promptly', async () => {
     const own = await startSshd();
     const t = transport({}, own);

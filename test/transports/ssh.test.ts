@@ -101,6 +101,11 @@ describe('exec', () => {
     }
   });
 
+  it('runs more concurrent commands on one host than sshd allows channels (MaxSessions 10)', async () => {
+    const rs = await Promise.all(Array.from({ length: 30 }, (_, i) => t.exec([hosts[0]!], { script: sh`sleep 0.1; echo ${i}` }, { signal })));
+    expect(rs.map((r) => value(r, hosts[0]!.name).stdout)).toEqual(Array.from({ length: 30 }, (_, i) => `${i}\n`));
+  });
+
   it('reuses one connection per host for every command', async () => {
     const peers = [];
     for (let i = 0; i < 3; i++) peers.push((await run([hosts[2]!], sh`echo $SSH_CONNECTION`))[0]!.stdout);
