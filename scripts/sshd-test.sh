@@ -1,6 +1,7 @@
 #!/bin/sh
 # One-time machine setup for the real-sshd tests and bench (idempotent, needs root): installs
-# openssh-server and sudo when missing, creates the `runbook-test` login user with sudo NOPASSWD.
+# openssh-server and sudo when missing, creates the `runbook-test` login user with sudo NOPASSWD
+# (and `runbook-test-pw`, reachable through sudo only with its password).
 set -eu
 USER_NAME="${RUNBOOK_SSH_TEST_USER:-runbook-test}"
 
@@ -27,11 +28,23 @@ fi
 # sshd refuses accounts that are locked ("!" in shadow) even for key logins; "*" means no password but usable.
 usermod -p '*' "$USER_NAME" 2>/dev/null || true
 
+# A second, non-login account that sudo only reaches with its password (targetpw): the tests of
+# `become_password` need a sudo that really asks. Test-only password; the account has no login shell.
+PW_USER="${USER_NAME}-pw"
+PW_PASSWORD="runbook-pw-test-only"
+if ! id "$PW_USER" >/dev/null 2>&1; then
+  useradd -M -s /usr/sbin/nologin "$PW_USER"
+fi
+echo "$PW_USER:$PW_PASSWORD" | chpasswd
+
 SUDOERS="/etc/sudoers.d/$USER_NAME"
-LINE="$USER_NAME ALL=(ALL) NOPASSWD: ALL"
-if [ ! -f "$SUDOERS" ] || [ "$(cat "$SUDOERS")" != "$LINE" ]; then
-  printf '%s\n' "$LINE" > "$SUDOERS.tmp"
+WANT="$USER_NAME ALL=(ALL) NOPASSWD: ALL
+Defaults>$PW_USER targetpw, !lecture, passwd_tries=1
+$USER_NAME ALL=($PW_USER) PASSWD: ALL"
+if [ ! -f "$SUDOERS" ] || [ "$(cat "$SUDOERS")" != "$WANT" ]; then
+  printf '%s\n' "$WANT" > "$SUDOERS.tmp"
   chmod 0440 "$SUDOERS.tmp"
+  visudo -cqf "$SUDOERS.tmp"
   mv "$SUDOERS.tmp" "$SUDOERS"
 fi
 

@@ -11,6 +11,9 @@ import type { Host } from '../../src/transports/types.ts';
 
 export const SSHD = '/usr/sbin/sshd';
 export const TEST_USER = process.env['RUNBOOK_SSH_TEST_USER'] ?? 'runbook-test';
+/** A user the test user can become only with this password (`sudo` targetpw; scripts/sshd-test.sh). */
+export const SUDO_PW_USER = `${TEST_USER}-pw`;
+export const SUDO_PW_PASSWORD = 'runbook-pw-test-only';
 const SETUP = fileURLToPath(new URL('../../scripts/sshd-test.sh', import.meta.url));
 
 export type Sshd = {
@@ -46,7 +49,7 @@ function userUid(name: string): { uid: number; gid: number } | undefined {
 
 /** Make sure sshd, the test user and its sudoers entry exist (runs scripts/sshd-test.sh as root). */
 export function ensureSshdPrerequisites(): void {
-  const ready = existsSync(SSHD) && userUid(TEST_USER) && existsSync(`/etc/sudoers.d/${TEST_USER}`) && existsSync('/run/sshd');
+  const ready = existsSync(SSHD) && userUid(TEST_USER) && userUid(SUDO_PW_USER) && existsSync(`/etc/sudoers.d/${TEST_USER}`) && existsSync('/run/sshd');
   if (ready) return;
   if (process.getuid?.() !== 0) {
     throw new Error(`real-sshd tests need ${SSHD}, user ${TEST_USER} with sudo NOPASSWD and /run/sshd: run \`sudo ${SETUP}\` once`);

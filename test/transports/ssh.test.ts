@@ -7,7 +7,7 @@ import { sh } from '../../src/engine/script.ts';
 import { Secret } from '../../src/engine/secret.ts';
 import { createSshTransport } from '../../src/transports/ssh.ts';
 import type { ExecResult, Host, HostResults, Transport } from '../../src/transports/types.ts';
-import { startSshd, type Sshd } from '../helpers/sshd.ts';
+import { startSshd, SUDO_PW_PASSWORD, SUDO_PW_USER, type Sshd } from '../helpers/sshd.ts';
 
 let sshd: Sshd;
 let t: Transport;
@@ -132,6 +132,35 @@ describe('become', () => {
     } finally {
       await tp.close();
     }
+  });
+});
+
+describe('become with a password (sudo really asks: targetpw for ' + SUDO_PW_USER + ')', () => {
+  const asPwUser = async (password: string | undefined) => {
+    const tp = createSshTransport({ knownHosts: sshd.knownHosts, identity: sshd.identity, becomePassword: password === undefined ? undefined : new Secret(password) });
+    try {
+      const r = await tp.exec([hosts[2]!], { script: sh`id -un; cat`, become: true, becomeUser: SUDO_PW_USER, stdin: Buffer.from('payload') }, { signal });
+      return value(r, hosts[2]!.name);
+    } finally {
+      await tp.close();
+    }
+  };
+
+  it('without a password, sudo -n refuses instead of hanging', async () => {
+    const r = await asPwUser(undefined);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/password is required/);
+  });
+
+  it('with the right password, the command runs as that user and still gets its stdin', async () => {
+    expect(await asPwUser(SUDO_PW_PASSWORD)).toMatchObject({ code: 0, stdout: `${SUDO_PW_USER}\npayload`, stderr: '' });
+  });
+
+  it('with a wrong password, the command fails and the password appears nowhere', async () => {
+    const r = await asPwUser('wrong-pw-4f1c');
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toBe('');
+    expect(`${r.stdout}${r.stderr}`).not.toContain('wrong-pw-4f1c');
   });
 });
 
