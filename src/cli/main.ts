@@ -68,6 +68,8 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
       io.out.write(`removed the lock of run ${h.runId} (${h.user}@${h.host}, pid ${h.pid}, since ${h.startedAt})\n`);
       return 0;
     })());
+  program.command('init').argument('[dir]', 'folder to scaffold', '.').description('scaffold environments/, runbooks/, schemas and GitHub workflows (never overwrites)')
+    .action((dir: string) => run(async () => (await import('./init.ts')).initCommand(dir, io))());
   program.command('schema').argument('[which]', 'runbook or environment', 'runbook').description('print a JSON Schema (for editors)')
     .action((which: string) => run(() => {
       if (which !== 'runbook' && which !== 'environment') throw new InputError(`schema: unknown schema '${which}' (runbook or environment)`);
