@@ -2,7 +2,7 @@
 // streams stdin/stdout/stderr over one channel, and turns drops and time limits into TransportErrors.
 import { StringDecoder } from 'node:string_decoder';
 import { InputError, TransportError } from '../errors.ts';
-import { quote } from '../engine/script.ts';
+import { quote, sh, type Script } from '../engine/script.ts';
 import { Secret } from '../engine/secret.ts';
 import type { Ssh2Channel, Ssh2Client } from './ssh-connect.ts';
 import type { Cmd, ExecOpts, HostOutcome } from './types.ts';
@@ -42,9 +42,19 @@ const ASKPASS = [
   `printf '%s\\n' '#!/bin/sh' 'printf "%s\\n" "$RUNBOOK_SUDO_PW"' > "$a" && chmod 700 "$a" || exit 1`,
 ].join('\n');
 
+// Each command carries a job token in its command line so a timed-out or aborted one can be killed with
+// its whole process group: the SSH `signal` request reaches only the session's first process, if at all.
+const JOB_PREFIX = 'runbook-job-';
+
+/** Kill every process group that holds a process whose command line names `job` (not this script itself:
+ *  the bracket keeps the awk pattern from matching its own command line). */
+export function reapScript(job: string): Script {
+  return sh`for g in $(ps -eo pgid=,args= | awk ${`/[${JOB_PREFIX[0]}]${JOB_PREFIX.slice(1)}${job}/ { print $1 }`} | sort -u); do kill -KILL "-$g" 2>/dev/null; done; true`;
+}
+
 /** The command line sent to the server (its login shell runs `sh -c`, optionally under sudo) and its stdin. */
-export function commandFor(cmd: Cmd, loginUser: string, becomePassword?: Secret): { command: string; stdin?: Uint8Array } {
-  const inner = prelude(cmd) + cmd.script.text;
+export function commandFor(cmd: Cmd, loginUser: string, becomePassword?: Secret, job?: string): { command: string; stdin?: Uint8Array } {
+  const inner = (job ? `# ${JOB_PREFIX}${job}\n` : '') + prelude(cmd) + cmd.script.text;
   const user = cmd.becomeUser ?? 'root';
   if (!cmd.become || user === loginUser) return { command: `sh -c ${quote(inner)}`, stdin: cmd.stdin };
   const run = `-H -u ${quote(user)} -- sh -c ${quote(inner)}`;
@@ -91,8 +101,11 @@ function collector(host: string, name: 'stdout' | 'stderr', opts: ExecOpts): { c
   };
 }
 
-/** Run `command` with `stdin`; resolves with the exit code, or a TransportError on drop/timeout. */
-export async function runChannel(link: Link, command: string, stdin: Uint8Array | undefined, opts: ExecOpts): Promise<HostOutcome<RawResult>> {
+/** Run `command` with `stdin`; resolves with the exit code, or a TransportError on drop/timeout. On a
+ *  timeout or abort, `reap` (kill the remote process group) finishes before the call returns. */
+export async function runChannel(
+  link: Link, command: string, stdin: Uint8Array | undefined, opts: ExecOpts, reap?: () => Promise<void>,
+): Promise<HostOutcome<RawResult>> {
   opts.signal.throwIfAborted();
   const started = performance.now();
   const opened = await openChannel(link, command);
@@ -105,12 +118,16 @@ export async function runChannel(link: Link, command: string, stdin: Uint8Array 
   ch.stderr.on('data', err.on);
   return new Promise((resolve, reject) => {
     let failure: TransportError | undefined;
-    const stop = (): void => { try { ch.signal('KILL'); ch.close(); } catch { /* channel already gone */ } };
-    const fail = (e: TransportError): void => { failure ??= e; stop(); finish(); };
+    let reaping: Promise<void> | undefined;
+    const stop = (kill: boolean): void => {
+      if (kill && reap) reaping ??= reap().catch(() => undefined);
+      try { ch.signal('KILL'); ch.close(); } catch { /* channel already gone */ }
+    };
+    const fail = (e: TransportError): void => { failure ??= e; stop(e.kind === 'timeout'); finish(); };
     const timer = opts.timeoutMs
       ? setTimeout(() => fail(new TransportError('timeout', link.host, `command did not finish within ${opts.timeoutMs} ms`)), opts.timeoutMs)
       : undefined;
-    const onAbort = (): void => { stop(); finish(); };
+    const onAbort = (): void => { stop(true); finish(); };
     opts.signal.addEventListener('abort', onAbort, { once: true });
     const offDrop = link.onDrop(fail);
     let done = false;
@@ -120,6 +137,9 @@ export async function runChannel(link: Link, command: string, stdin: Uint8Array 
       clearTimeout(timer);
       offDrop();
       opts.signal.removeEventListener('abort', onAbort);
+      void (reaping ?? Promise.resolve()).then(settle);
+    }
+    function settle(): void {
       if (opts.signal.aborted) return reject(opts.signal.reason);
       const exit = exitOf();
       const lost = failure ?? (exit ? undefined : link.dropped() ?? new TransportError('unreachable', link.host, 'connection dropped before the command reported an exit status'));

@@ -41,7 +41,7 @@ export function parseCurrent(stdout: string): Current {
 }
 
 const probeScript = (path: string): Script =>
-  sh`p=${path}; if [ -f "$p" ]; then stat -c '%a %U %G' -- "$p" && { sha256sum < "$p" || echo unreadable; }; else echo absent; fi`;
+  sh`p=${path}; if [ -f "$p" ]; then stat -L -c '%a %U %G' -- "$p" && { sha256sum < "$p" || echo unreadable; }; else echo absent; fi`;
 
 function chownSpec(file: PutFile, current: Current, become: boolean): string | undefined {
   const owner = file.owner ?? (become ? current?.owner : undefined);
@@ -132,6 +132,7 @@ export async function getFile(s: Session, path: string, opts: ExecOpts & { becom
   if (opts.become) {
     const r = await s.run({ script: sh`cat -- ${path}`, become: true }, opts);
     if (!r.ok) return r;
+    if (r.value.truncated) return failed(s, 'read', path, 'file too large to read through sudo cat (64 MiB)');
     return r.value.code === 0 ? { ok: true, value: new Uint8Array(r.value.stdout) } : failed(s, 'read', path, r.value.stderr.toString());
   }
   const sftp = await s.sftp();

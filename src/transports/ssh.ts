@@ -1,10 +1,11 @@
 // The `ssh` transport: one connection per host, opened once and reused for every exec/put/get, with
 // hosts worked on in parallel up to `forks`. A host whose connection fails or drops fails alone.
+import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { TransportError } from '../errors.ts';
 import type { Secret } from '../engine/secret.ts';
 import { connect, defaultKnownHosts, type ConnectSettings, type Connection, type Ssh2Sftp } from './ssh-connect.ts';
-import { commandFor, runChannel, type Link, type RawResult } from './ssh-exec.ts';
+import { commandFor, reapScript, runChannel, type Link, type RawResult } from './ssh-exec.ts';
 import { getFile, putFile, type Session } from './ssh-files.ts';
 import { KnownHosts } from './ssh-known-hosts.ts';
 import { eachHost, type Cmd, type ExecOpts, type Host, type HostOutcome, type Transport } from './types.ts';
@@ -75,13 +76,20 @@ class HostLink implements Link, Session {
   }
 
   async run(cmd: Cmd, opts: ExecOpts): Promise<HostOutcome<RawResult>> {
-    const { command, stdin } = commandFor(cmd, this.conn.user, this.becomePassword);
+    const job = randomBytes(6).toString('hex');
+    const { command, stdin } = commandFor(cmd, this.conn.user, this.becomePassword, job);
     await this.slots.acquire();
     try {
-      return await runChannel(this, command, stdin, opts);
+      return await runChannel(this, command, stdin, opts, () => this.reap(cmd, job));
     } finally {
       this.slots.release();
     }
+  }
+
+  /** Kill what is left of a timed-out or aborted command (outside the channel slots: it must not queue). */
+  private async reap(cmd: Cmd, job: string): Promise<void> {
+    const { command, stdin } = commandFor({ script: reapScript(job), become: cmd.become, becomeUser: cmd.becomeUser }, this.conn.user, this.becomePassword);
+    await runChannel(this, command, stdin, { signal: new AbortController().signal, timeoutMs: 5000 });
   }
 
   sftp(): Promise<HostOutcome<Ssh2Sftp>> {

@@ -1,7 +1,7 @@
 // A real OpenSSH sshd for tests and benches: runs in the foreground on 127.0.0.1:<free port> with its own
 // config, host key and authorized key in a temp dir. Never touches the machine's sshd, /etc/ssh or ~/.ssh.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -172,7 +172,10 @@ export async function startSshd(): Promise<Sshd> {
     for (const p of descendants(pid)) signal(p, sig);
     signal(pid, sig);
   };
-  const onExit = (): void => killAll('SIGKILL');
+  const onExit = (): void => {
+    killAll('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
   process.once('exit', onExit);
   let stopped = false;
   return {

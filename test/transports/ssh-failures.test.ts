@@ -37,6 +37,11 @@ function expectKind(o: HostOutcome<unknown> | undefined, kind: TransportErrorKin
   return o.error;
 }
 
+/** Processes on this machine (the test sshd's host) whose command line contains `marker`. */
+function remaining(marker: string): string[] {
+  return execFileSync('ps', ['-eo', 'args=']).toString().split('\n').filter((l) => l.includes(marker) && !l.startsWith('ps '));
+}
+
 function listen(onConnection: (s: Socket) => void): Promise<{ server: Server; port: number }> {
   return new Promise((resolve) => {
     const server = createServer(onConnection);
@@ -112,12 +117,16 @@ describe('connection set-up failures fail that host only', () => {
 });
 
 describe('failures after connecting', () => {
-  it('a command past its time limit is a timeout; the connection stays usable', async () => {
+  it('a command past its time limit is a timeout, its processes are killed (also under sudo), the connection stays usable', async () => {
     const t = transport();
     try {
       const [h] = sshd.hosts(1);
-      const r = await t.exec([h!], { script: sh`sleep 20` }, { signal, timeoutMs: 300 });
-      expectKind(r.get(h!.name), 'timeout');
+      for (const become of [false, true]) {
+        const marker = `${randomInt(10, 99)}.${randomInt(1e8, 1e9 - 1)}`;
+        const r = await t.exec([h!], { script: sh`sleep ${marker}; echo late`, become }, { signal, timeoutMs: 300 });
+        expectKind(r.get(h!.name), 'timeout');
+        expect(remaining(marker)).toEqual([]);
+      }
       const next = await t.exec([h!], { script: sh`echo still-here` }, { signal });
       expect(next.get(h!.name)).toMatchObject({ ok: true, value: { stdout: 'still-here\n' } });
     } finally {
@@ -201,9 +210,11 @@ describe('failures after connecting', () => {
       const ac = new AbortController();
       const [h] = sshd.hosts(1);
       await t.open([h!], ac.signal);
-      const p = t.exec([h!], { script: sh`sleep 20` }, { signal: ac.signal });
+      const marker = `${randomInt(10, 99)}.${randomInt(1e8, 1e9 - 1)}`;
+      const p = t.exec([h!], { script: sh`sleep ${marker}` }, { signal: ac.signal });
       setTimeout(() => ac.abort(new Error('stop now')), 200);
       await expect(p).rejects.toThrow('stop now');
+      expect(remaining(marker)).toEqual([]);
     } finally {
       await t.close();
     }
