@@ -6,7 +6,7 @@ import { homedir, userInfo } from 'node:os';
 import type { Duplex, Readable } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
 import { TransportError, type TransportErrorKind } from '../errors.ts';
-import { KnownHosts } from './ssh-known-hosts.ts';
+import { hostKeyName, KnownHosts } from './ssh-known-hosts.ts';
 import type { Host } from './types.ts';
 
 /** The parts of ssh2's (untyped) Client, channel and SFTP objects this transport uses. */
@@ -121,6 +121,7 @@ async function connectOnce(t: Target, s: ConnectSettings, sock?: Duplex): Promis
       );
     },
   };
+  const known = config.algorithms.serverHostKey;
   try {
     await ssh.connect(config as Parameters<NodeSSH['connect']>[0]);
     // node-ssh drops its error listener once ready; without one a later socket error would crash the process.
@@ -131,6 +132,10 @@ async function connectOnce(t: Target, s: ConnectSettings, sock?: Duplex): Promis
     return ssh;
   } catch (err) {
     ssh.dispose();
+    if (known && /no matching host key/i.test((err as Error).message ?? '')) {
+      hostKeyFailure = `${s.knownHosts.path} lists only ${[...new Set(known.map((a) => a.replace(/^rsa-sha2-\d+$/, 'ssh-rsa')))].join(', ')} ` +
+        `keys for ${hostKeyName(t.address, t.port)}, and the server offers none of those types`;
+    }
     throw classify(err, t, hostKeyFailure, s.connectTimeoutMs);
   }
 }

@@ -128,6 +128,14 @@ describe('host keys against a real sshd', () => {
     expect((await readFile(f, 'utf8')).split('\n').filter(Boolean)).toHaveLength(1);
   });
 
+  it('refuses a server whose key type known_hosts does not list for it', async () => {
+    const f = join(dir, `rsa-${randomBytes(4).toString('hex')}`);
+    execFileSync('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-f', f]);
+    const rsa = execFileSync('cat', [f + '.pub']).toString().split(' ').slice(0, 2).join(' ');
+    const [o] = await connectWith({ knownHosts: await knownHostsFile(`[127.0.0.1]:${sshd.port} ${rsa}\n`) });
+    expect(hostKeyError(o).message).toContain('lists only ssh-rsa keys');
+  });
+
   it('refuses an unknown key by default, naming its fingerprint', async () => {
     const f = await knownHostsFile(`[127.0.0.1]:${sshd.port + 1} ${(await readFile(sshd.knownHosts, 'utf8')).split(' ').slice(1).join(' ')}`);
     const [o] = await connectWith({ knownHosts: f });
