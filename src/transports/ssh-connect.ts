@@ -100,7 +100,7 @@ async function algorithmsFor(knownHosts: KnownHosts, t: Target): Promise<{ serve
   return algos.length > 0 ? { serverHostKey: algos } : {};
 }
 
-async function connectOnce(t: Target, s: ConnectSettings, sock?: Duplex): Promise<NodeSSH> {
+async function connectOnce(t: Target, s: ConnectSettings, signal: AbortSignal, sock?: Duplex): Promise<NodeSSH> {
   let hostKeyFailure: string | undefined;
   const ssh = new NodeSSH();
   const config = {
@@ -122,7 +122,11 @@ async function connectOnce(t: Target, s: ConnectSettings, sock?: Duplex): Promis
     },
   };
   const known = config.algorithms.serverHostKey;
+  // Cancelling (close() or the run's signal) ends a handshake in progress instead of waiting it out.
+  const cancel = (): void => (ssh.connection as unknown as Ssh2Client | null)?.destroy();
+  signal.addEventListener('abort', cancel, { once: true });
   try {
+    if (signal.aborted) throw new TransportError('unreachable', t.name, 'connection attempt cancelled');
     await ssh.connect(config as Parameters<NodeSSH['connect']>[0]);
     // node-ssh drops its error listener once ready; without one a later socket error would crash the process.
     const client = ssh.connection as unknown as Ssh2Client;
@@ -137,6 +141,8 @@ async function connectOnce(t: Target, s: ConnectSettings, sock?: Duplex): Promis
         `keys for ${hostKeyName(t.address, t.port)}, and the server offers none of those types`;
     }
     throw classify(err, t, hostKeyFailure, s.connectTimeoutMs);
+  } finally {
+    signal.removeEventListener('abort', cancel);
   }
 }
 
@@ -152,15 +158,15 @@ function forward(jump: NodeSSH, t: Target, timeoutMs: number): Promise<Duplex> {
   });
 }
 
-async function connectVia(t: Target, s: ConnectSettings): Promise<Connection> {
+async function connectVia(t: Target, s: ConnectSettings, signal: AbortSignal): Promise<Connection> {
   if (!s.proxyJump) {
-    const ssh = await connectOnce(t, s);
+    const ssh = await connectOnce(t, s, signal);
     return { ssh, client: ssh.connection as unknown as Ssh2Client, user: t.user };
   }
   const hop = parseJump(s.proxyJump, t.user);
-  const jump = await connectOnce({ ...hop, name: t.name }, s);
+  const jump = await connectOnce({ ...hop, name: t.name }, s, signal);
   try {
-    const ssh = await connectOnce(t, s, await forward(jump, t, s.connectTimeoutMs));
+    const ssh = await connectOnce(t, s, signal, await forward(jump, t, s.connectTimeoutMs));
     return { ssh, client: ssh.connection as unknown as Ssh2Client, user: t.user, jump };
   } catch (err) {
     jump.dispose();
@@ -179,8 +185,9 @@ export async function connect(host: Host, s: ConnectSettings, signal: AbortSigna
   const t: Target = { name: host.name, address: host.address, port: host.port ?? 22, user: host.user ?? userInfo().username };
   for (let attempt = 0; ; attempt++) {
     try {
-      return await connectVia(t, s);
+      return await connectVia(t, s, signal);
     } catch (err) {
+      if (signal.aborted) throw new TransportError('unreachable', t.name, 'connection attempt cancelled', { cause: err });
       const e = err instanceof TransportError ? err : classify(err, t, undefined, s.connectTimeoutMs);
       const transient = e.kind === 'unreachable' || e.kind === 'timeout';
       if (!transient || attempt >= s.connectRetries || signal.aborted) throw e;

@@ -67,15 +67,20 @@ export function commandFor(cmd: Cmd, loginUser: string, becomePassword?: Secret,
 type Exit = { code: number | null; signal?: string };
 type Opened = { readonly channel: Ssh2Channel; readonly exit: () => Exit | undefined };
 
+type Attempt = HostOutcome<Opened> & { readonly retry?: boolean };
+
 /** Open an exec channel; the exit listener is attached inside ssh2's callback because a fast command's
  *  exit-status can arrive in the same packet batch as the channel confirmation. */
-function openChannel(link: Link, command: string): Promise<HostOutcome<Opened>> {
+function openOnce(link: Link, command: string): Promise<Attempt> {
   return new Promise((resolve) => {
     const dropped = link.dropped();
     if (dropped) return resolve({ ok: false, error: dropped });
     try {
       link.client.exec(command, (err, channel) => {
-        if (err) return resolve({ ok: false, error: link.dropped() ?? new TransportError('unreachable', link.host, `cannot open a channel: ${err.message}`, { cause: err }) });
+        if (err) {
+          const lost = link.dropped();
+          return resolve({ ok: false, retry: !lost, error: lost ?? new TransportError('unreachable', link.host, `cannot open a channel: ${err.message}`, { cause: err }) });
+        }
         let exit: Exit | undefined;
         channel.on('exit', (code: number | null, signal?: string) => { exit = { code, signal }; });
         resolve({ ok: true, value: { channel, exit: () => exit } });
@@ -84,6 +89,16 @@ function openChannel(link: Link, command: string): Promise<HostOutcome<Opened>> 
       resolve({ ok: false, error: new TransportError('unreachable', link.host, `connection is not usable: ${(err as Error).message}`, { cause: err }) });
     }
   });
+}
+
+/** A refused channel (the server briefly still counting a just-closed session against MaxSessions) ran
+ *  nothing, so opening it again is safe. */
+async function openChannel(link: Link, command: string): Promise<HostOutcome<Opened>> {
+  for (let attempt = 1; ; attempt++) {
+    const r = await openOnce(link, command);
+    if (r.ok || !r.retry || attempt >= 6) return r;
+    await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+  }
 }
 
 type Collected = { chunks: Buffer[]; size: number; truncated: boolean; decoder: StringDecoder };

@@ -23,8 +23,8 @@ export type SshOpts = {
 };
 
 // sshd's MaxSessions (default 10) caps open channels per connection, SFTP included; past it a channel
-// open fails. Commands beyond this many wait for a free channel instead.
-const CHANNELS_PER_HOST = 8;
+// open fails. Commands beyond this many wait for a free channel (room is left for SFTP and a reaper).
+const CHANNELS_PER_HOST = 7;
 
 class Slots {
   private free = CHANNELS_PER_HOST;
@@ -128,13 +128,28 @@ export function createSshTransport(opts: SshOpts): Transport {
   // Per host name: the connection, or the error that stopped it (a failed host stays failed for the run).
   const links = new Map<string, Promise<HostOutcome<HostLink>>>();
   let closed = false;
+  const closing = new AbortController();
+  setMaxListeners(0, closing.signal);
+
+  /** Connect, cancelled by the caller's signal or by close(). */
+  const connectHost = (host: Host, signal: AbortSignal): Promise<Connection> => {
+    const both = new AbortController();
+    const cancel = (): void => both.abort();
+    if (signal.aborted) cancel();
+    signal.addEventListener('abort', cancel, { once: true });
+    closing.signal.addEventListener('abort', cancel, { once: true });
+    return connect(host, settings, both.signal).finally(() => {
+      signal.removeEventListener('abort', cancel);
+      closing.signal.removeEventListener('abort', cancel);
+    });
+  };
 
   const linkFor = (host: Host, signal: AbortSignal): Promise<HostOutcome<HostLink>> => {
     let link = links.get(host.name);
     if (!link) {
       link = closed
         ? Promise.resolve({ ok: false, error: new TransportError('unreachable', host.name, 'transport is closed') })
-        : connect(host, settings, signal).then(
+        : connectHost(host, signal).then(
             (conn) => ({ ok: true as const, value: new HostLink(host.name, conn, opts.becomePassword) }),
             (error: TransportError) => ({ ok: false as const, error }),
           );
@@ -181,6 +196,7 @@ export function createSshTransport(opts: SshOpts): Transport {
     get: (hosts, path, execOpts) => perHost(hosts, execOpts.signal, (l, signal) => getFile(l, path, { ...execOpts, signal })),
     async close() {
       closed = true;
+      closing.abort();
       const all = [...links.values()];
       links.clear();
       for (const l of await Promise.all(all)) if (l.ok) l.value.close();

@@ -88,6 +88,23 @@ describe('connection set-up failures fail that host only', () => {
     }
   });
 
+  it('close() cancels a connection attempt in progress instead of waiting for its timeout', async () => {
+    const sockets: Socket[] = [];
+    const { server, port } = await listen((s) => sockets.push(s));
+    const t = transport({ connectTimeoutMs: 20_000, connectRetries: 3 });
+    try {
+      const opening = t.open([{ name: 'silent', address: '127.0.0.1', port, vars: {} }], signal);
+      await new Promise((r) => setTimeout(r, 200));
+      const started = performance.now();
+      await t.close();
+      expect(performance.now() - started).toBeLessThan(1000);
+      expect(expectKind((await opening).get('silent'), 'unreachable').message).toMatch(/cancelled/);
+    } finally {
+      sockets.forEach((s) => s.destroy());
+      server.close();
+    }
+  });
+
   it('a key the server does not accept is an auth failure (not retried)', async () => {
     const key = join(dir, 'stranger');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
