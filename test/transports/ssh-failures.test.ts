@@ -2,8 +2,8 @@
 // limit, a connection dropped mid-command, the whole sshd killed; and close() is idempotent.
 import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server, type Socket } from 'node:net';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect as connectTcp, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,6 +69,33 @@ describe('connection set-up failures fail that host only', () => {
       expectKind(again.get('dead'), 'unreachable');
     } finally {
       await t.close();
+    }
+  });
+
+  it('a connection reset during set-up is retried (bounded), then the host works', async () => {
+    let attempts = 0;
+    const { server, port } = await listen((client) => {
+      if (++attempts === 1) return client.destroy(); // first try: reset before the SSH banner
+      const upstream = connectTcp(sshd.port, '127.0.0.1');
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    const knownHosts = join(dir, 'proxy_known_hosts');
+    await writeFile(knownHosts, `[127.0.0.1]:${port} ${sshd.hostKey}\n`);
+    const host: Host = { name: 'flaky', address: '127.0.0.1', port, user: sshd.user, vars: {} };
+    const once = createSshTransport({ knownHosts, identity: sshd.identity, connectRetries: 0 });
+    const retried = createSshTransport({ knownHosts, identity: sshd.identity, connectRetries: 2 });
+    try {
+      expectKind((await once.open([host], signal)).get('flaky'), 'unreachable');
+      attempts = 0;
+      const r = await retried.exec([host], { script: sh`echo through` }, { signal });
+      expect(r.get('flaky')).toMatchObject({ ok: true, value: { stdout: 'through\n' } });
+      expect(attempts).toBe(2);
+    } finally {
+      await once.close();
+      await retried.close();
+      server.close();
     }
   });
 
