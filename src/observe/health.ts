@@ -1,0 +1,69 @@
+// Health verification after an apply: wait initial_delay, then `count` measurements every
+// `interval`; each runs every check (HTTP from the engine host, NRQL through NerdGraph, presets).
+// More than failure_limit failed measurements, or more than consecutive_error_limit checks in a
+// row that cannot be evaluated, is unhealthy. An empty NRQL result is a failure, never a pass.
+import { parseDuration, sleep as defaultSleep } from '../engine/duration.ts';
+import type { RunEvent } from '../engine/events.ts';
+import type { HealthCheckSpec, HealthSpec } from '../engine/model.ts';
+import { httpCheck } from './http-check.ts';
+import type { NerdGraph } from './nerdgraph.ts';
+import { presetQuery, runNrql } from './nrql.ts';
+
+export type HealthDeps = {
+  ng?: NerdGraph; accountId?: number; entityGuid?: string; emit: (e: RunEvent) => void; signal: AbortSignal;
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>; fetch?: typeof fetch; phase: 'after_tasks' | 'after_rollback'; appliedAt?: Date;
+};
+
+export type HealthVerdict = { healthy: boolean; failed: number; errors: number; reason: string };
+
+/** A check's verdict: pass/fail with a value, or `error` when it could not be evaluated. */
+export type CheckResult = { ok: boolean; error?: string; value?: unknown; why?: string };
+
+async function runCheck(c: HealthCheckSpec, d: HealthDeps): Promise<CheckResult> {
+  try {
+    if (c.http) return await httpCheck(c.http, d.fetch ?? fetch, d.signal);
+    if (!d.ng || !d.accountId) return { ok: false, error: 'New Relic is not configured (NEW_RELIC_API_KEY and NEW_RELIC_ACCOUNT_ID)' };
+    if (c.nrql) return await runNrql(d.ng, d.accountId, c.nrql.query, { failIf: c.nrql.fail_if, passIf: c.nrql.pass_if });
+    if (c.preset) {
+      if (!d.entityGuid) return { ok: false, error: 'preset checks need the runbook\'s newrelic.entity' };
+      return await presetQuery(d.ng, d.accountId, d.entityGuid, c.preset, d.appliedAt ?? new Date());
+    }
+    return { ok: false, error: 'check has no kind' };
+  } catch (e) {
+    if (d.signal.aborted) throw e;
+    return { ok: false, error: (e as Error).message };
+  }
+}
+
+export async function runHealth(spec: HealthSpec, d: HealthDeps): Promise<HealthVerdict> {
+  const wait = d.sleep ?? defaultSleep;
+  let failed = 0;
+  let errors = 0;
+  let consecutiveErrors = 0;
+  const reasons: string[] = [];
+  const verdict = (healthy: boolean, reason: string): HealthVerdict => {
+    d.emit({ type: 'health_result', healthy, failed, errors, phase: d.phase });
+    return { healthy, failed, errors, reason };
+  };
+  await wait(parseDuration(spec.initialDelay), d.signal);
+  for (let m = 1; m <= spec.count; m++) {
+    if (m > 1) await wait(parseDuration(spec.interval), d.signal);
+    let measurementFailed = false;
+    for (const c of spec.checks) {
+      const r = await runCheck(c, d);
+      d.emit({ type: 'health_measurement', measurement: m, of: spec.count, check: c.name, ok: r.ok, ...(r.value !== undefined ? { value: r.value } : {}),
+        ...(r.error || r.why ? { error: r.error ?? r.why } : {}) });
+      if (r.error) {
+        errors++;
+        consecutiveErrors++;
+        if (consecutiveErrors > spec.consecutiveErrorLimit) return verdict(false, `'${c.name}' could not be evaluated ${consecutiveErrors} times in a row: ${r.error}`);
+        continue;
+      }
+      consecutiveErrors = 0;
+      if (!r.ok) { measurementFailed = true; reasons.push(`'${c.name}' ${r.why ?? 'failed'}`); }
+    }
+    if (measurementFailed) failed++;
+    if (failed > spec.failureLimit) return verdict(false, `${failed} of ${m} measurements failed (limit ${spec.failureLimit}): ${reasons.at(-1)}`);
+  }
+  return verdict(true, `${spec.count - failed} of ${spec.count} measurements passed`);
+}

@@ -1,0 +1,57 @@
+// The HTTP health check, from the engine host: method, headers, form/json/body, expected status,
+// body text, JSON path values and latency. Secret form values are revealed only on the wire.
+import { parseDuration } from '../engine/duration.ts';
+import type { HttpCheckSpec } from '../engine/model.ts';
+import { Secret } from '../engine/secret.ts';
+import type { CheckResult } from './health.ts';
+
+const plain = (v: unknown): string => (v instanceof Secret ? v.reveal() : String(v));
+
+/** `$.a.b[0].c` on a parsed JSON body. */
+export function jsonPath(doc: unknown, path: string): unknown {
+  const parts = path.replace(/^\$\.?/, '').match(/[^.[\]]+|\[\d+\]/g) ?? [];
+  let v = doc;
+  for (const p of parts) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string, unknown>)[p.startsWith('[') ? p.slice(1, -1) : p];
+  }
+  return v;
+}
+
+function request(c: HttpCheckSpec): { init: RequestInit; timeoutMs: number } {
+  const headers: Record<string, string> = Object.fromEntries(Object.entries(c.headers ?? {}).map(([k, v]) => [k, plain(v)]));
+  let body: string | undefined;
+  if (c.form) { body = new URLSearchParams(Object.entries(c.form).map(([k, v]): [string, string] => [k, plain(v)])).toString(); headers['content-type'] ??= 'application/x-www-form-urlencoded'; }
+  else if (c.json !== undefined) { body = JSON.stringify(c.json, (_k, v) => (v instanceof Secret ? v.reveal() : v)); headers['content-type'] ??= 'application/json'; }
+  else if (c.body !== undefined) body = plain(c.body);
+  const method = c.method ?? (body !== undefined ? 'POST' : 'GET');
+  return { init: { method, headers, body, redirect: 'manual' }, timeoutMs: c.timeout !== undefined ? parseDuration(c.timeout) : 10_000 };
+}
+
+export async function httpCheck(c: HttpCheckSpec, f: typeof fetch, signal: AbortSignal): Promise<CheckResult> {
+  const { init, timeoutMs } = request(c);
+  const started = performance.now();
+  let res: Response;
+  let text: string;
+  try {
+    res = await f(c.url, { ...init, signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) });
+    text = await res.text();
+  } catch (e) {
+    if (signal.aborted) throw e;
+    return { ok: false, why: `${init.method} ${c.url}: ${(e as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e as Error).message}` };
+  }
+  const ms = Math.round(performance.now() - started);
+  const want = c.status === undefined ? [200] : Array.isArray(c.status) ? c.status : [c.status];
+  if (!want.includes(res.status)) return { ok: false, value: res.status, why: `returned ${res.status}, expected ${want.join(' or ')}: ${text.replace(/<[^>]+>/g, ' ').trim().slice(0, 120)}` };
+  if (c.contains !== undefined && !text.includes(c.contains)) return { ok: false, value: res.status, why: `body does not contain '${c.contains}'` };
+  if (c.json_path) {
+    let doc: unknown;
+    try { doc = JSON.parse(text); } catch { return { ok: false, why: 'body is not JSON' }; }
+    for (const [path, expected] of Object.entries(c.json_path)) {
+      const got = jsonPath(doc, path);
+      if (JSON.stringify(got) !== JSON.stringify(expected)) return { ok: false, value: got, why: `${path} is ${JSON.stringify(got)}, expected ${JSON.stringify(expected)}` };
+    }
+  }
+  if (c.max_latency !== undefined && ms > parseDuration(c.max_latency)) return { ok: false, value: ms, why: `took ${ms} ms, more than ${c.max_latency}` };
+  return { ok: true, value: res.status };
+}
