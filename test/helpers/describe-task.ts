@@ -26,7 +26,9 @@ export type FailCase<A> = Common<A> & { why: RegExp | string };
 export type ExpectedChange = Partial<Record<string, unknown>> & { kind: Change['kind'] };
 export type ChangeCase<A> = Common<A> & { changes: ExpectedChange[]; diff?: RegExp | string };
 export type InvalidCase = { name?: string; args: unknown; error: string };
-export type TaskCases<A> = { ok?: OkCase<A>[]; change?: ChangeCase<A>[]; fail?: FailCase<A>[]; invalid?: InvalidCase[]; valid?: unknown[] };
+/** The check rejects (a probe could not run); the executor reports the message as a failed task. */
+export type ThrowsCase<A> = Common<A> & { error: RegExp | string };
+export type TaskCases<A> = { ok?: OkCase<A>[]; change?: ChangeCase<A>[]; fail?: FailCase<A>[]; throws?: ThrowsCase<A>[]; invalid?: InvalidCase[]; valid?: unknown[] };
 
 export const debianFacts: Facts = {
   os_family: 'Debian', distribution: 'debian', distribution_version: '12', arch: 'x86_64',
@@ -81,8 +83,10 @@ export function plainChange(c: Change): Record<string, unknown> {
 const ajv = new Ajv2020({ allErrors: true, strict: false, allowUnionTypes: true });
 
 /** ajv errors as `path: message` lines (the lead maps paths to YAML locations). */
+const compiled = new WeakMap<object, ReturnType<typeof ajv.compile>>();
 export function schemaErrors(m: TaskModule<unknown>, args: unknown): string[] {
-  const v = ajv.compile(m.schema);
+  const v = compiled.get(m.schema) ?? ajv.compile(m.schema);
+  compiled.set(m.schema, v);
   if (v(args)) return [];
   return (v.errors ?? []).map((e) => `${e.instancePath.replace(/^\//, '').replace(/\//g, '.')}${e.instancePath ? ': ' : ''}${e.message ?? e.keyword}`);
 }
@@ -117,6 +121,11 @@ export function describeTask<A>(m: TaskModule<A>, cases: TaskCases<A>): void {
         const r = await run(m, c);
         expect(r.status).toBe('fail');
         if (r.status === 'fail') matches(r.why, c.why);
+      });
+    }
+    for (const c of cases.throws ?? []) {
+      it(`throws: ${c.name}`, async () => {
+        await expect(m.check(tableCtx(c as Common<unknown>), c.args)).rejects.toThrow(c.error);
       });
     }
     for (const c of cases.change ?? []) {
