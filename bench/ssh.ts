@@ -1,4 +1,4 @@
-// Bench (npx tsx bench/ssh.ts [--sizes 1,10,50] [--no-ansible]): the 10-task runbook on N aliases of a test
+// Bench (npx tsx bench/ssh.ts [--sizes 1,10,50] [--runner transport] [--no-ansible]): the 10-task runbook on N aliases of a test
 // sshd, first and second apply, against the raw floor (10 `ssh true` per host over ControlMaster) and ansible.
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -27,6 +27,9 @@ export const transportRunner: BenchRunner = {
     }
   },
 };
+
+/** Runners by name (`--runner <name>`); add the executor-based one here. */
+export const runners = { transport: transportRunner } satisfies Record<string, BenchRunner>;
 
 const here = dirname(fileURLToPath(import.meta.url));
 const seconds = (ms: number): string => (ms / 1000).toFixed(2) + ' s';
@@ -134,14 +137,18 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const sizesAt = argv.indexOf('--sizes');
   const sizes = sizesAt >= 0 ? argv[sizesAt + 1]!.split(',').map(Number) : [1, 10, 50];
+  const runnerAt = argv.indexOf('--runner');
+  const runnerName = runnerAt >= 0 ? argv[runnerAt + 1]! : 'transport';
+  const runner: BenchRunner | undefined = (runners as Record<string, BenchRunner>)[runnerName];
+  if (!runner) throw new Error(`unknown --runner ${runnerName} (have: ${Object.keys(runners).join(', ')})`);
   const withAnsible = !argv.includes('--no-ansible') && (await ansibleFound());
   if (!withAnsible) console.log('ansible-playbook: not found (apt-get install -y ansible-core), or --no-ansible; skipping the comparison');
   const sshd = await startSshd();
   const work = withAnsible ? await mkdtemp(join(tmpdir(), 'rb-ansible-')) : undefined;
   if (work) await writeFile(join(work, 'payload.bin'), PAYLOAD);
   try {
-    console.log(`runner: ${transportRunner.name}; sshd on 127.0.0.1:${sshd.port}; node ${process.version}`);
-    for (const n of sizes) report(await measure(n, sshd, transportRunner, work));
+    console.log(`runner: ${runner.name}; sshd on 127.0.0.1:${sshd.port}; node ${process.version}`);
+    for (const n of sizes) report(await measure(n, sshd, runner, work));
   } finally {
     await sshd.stop();
     if (work) await rm(work, { recursive: true, force: true });
