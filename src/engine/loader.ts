@@ -26,8 +26,8 @@ export async function readSource(file: string): Promise<{ text: string; abs: str
   }
 }
 
-/** Parse + secret scan + schema; returns the YAML source or throws every diagnostic. */
-export function parseChecked(file: string, text: string, schema: 'runbook' | 'environment', skip?: (p: string) => boolean): YamlSource {
+/** Parse + secret scan + schema. Throws when the YAML cannot be used at all; else returns the problems found. */
+export function parseWithDiagnostics(file: string, text: string, schema: 'runbook' | 'environment', skip?: (p: string) => boolean): { source: YamlSource; diagnostics: Diagnostic[] } {
   const secrets = scanSecrets(file, text);
   const { source, diagnostics } = parseYamlSource(file, text);
   if (!source || diagnostics.length) throw new InputError([...secrets, ...diagnostics]);
@@ -35,17 +35,28 @@ export function parseChecked(file: string, text: string, schema: 'runbook' | 'en
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new InputError([...secrets, { loc: source.locOf(''), message: `a ${schema} file must be a YAML mapping` }]);
   }
-  const all = [...secrets, ...schemaDiagnostics(validatorFor(schema), value, source, { skip })];
-  if (all.length) throw new InputError(all);
+  return { source, diagnostics: [...secrets, ...schemaDiagnostics(validatorFor(schema), value, source, { skip })] };
+}
+
+export function parseChecked(file: string, text: string, schema: 'runbook' | 'environment', skip?: (p: string) => boolean): YamlSource {
+  const { source, diagnostics } = parseWithDiagnostics(file, text, schema, skip);
+  if (diagnostics.length) throw new InputError(diagnostics);
   return source;
 }
 
 export async function loadRunbook(file: string): Promise<Runbook> {
   const { text, abs } = await readSource(file);
-  const src = parseChecked(file, text, 'runbook', (p) => MODULE_PATH.test(p));
+  const { source: src, diagnostics: schemaDiags } = parseWithDiagnostics(file, text, 'runbook', (p) => MODULE_PATH.test(p));
   const doc = src.value as Raw;
-  const diags: Diagnostic[] = [];
-  const build = (key: string): TaskSpec[] => ((doc[key] as Raw[] | undefined) ?? []).map((t, i) => buildTask(src, t, joinPointer('', key, i), diags));
+  const diags: Diagnostic[] = [...schemaDiags];
+  const build = (key: string): TaskSpec[] => (Array.isArray(doc[key]) ? (doc[key] as unknown[]) : [])
+    .map((t, i) => (t && typeof t === 'object' && !Array.isArray(t) ? buildTask(src, t as Raw, joinPointer('', key, i), diags) : undefined))
+    .filter((t): t is TaskSpec => t !== undefined);
+  if (schemaDiags.length) {
+    // the structure is wrong somewhere: still look for module-argument problems, then report everything
+    try { build('tasks'); build('handlers'); build('rollback'); } catch { /* reported by the schema */ }
+    throw new InputError(dedupe(diags));
+  }
   const runbook: Runbook = {
     file: abs, dir: dirname(abs), source: text, at: src.locOf(''),
     name: String(doc.name), hosts: String(doc.hosts),
@@ -62,6 +73,11 @@ export async function loadRunbook(file: string): Promise<Runbook> {
   diags.push(...semanticDiagnostics(runbook, src));
   if (diags.length) throw new InputError(diags);
   return runbook;
+}
+
+function dedupe(list: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return list.filter((d) => { const k = `${d.loc.line}:${d.loc.col}:${d.message}`; if (seen.has(k)) return false; seen.add(k); return true; });
 }
 
 function listOf(v: unknown): string[] {
@@ -81,8 +97,9 @@ function buildTask(src: YamlSource, t: Raw, pointer: string, diags: Diagnostic[]
   else if (t.rescue === undefined && t.always === undefined && !Array.isArray(t.block)) diags.push({ loc: at, message: 'block must be a list of tasks' });
   for (const k of ['when', 'until', 'changed_when', 'failed_when'] as const) diags.push(...templateSyntax(src, t[k], joinPointer(pointer, k), true));
   diags.push(...templateSyntax(src, t[module], joinPointer(pointer, module), false));
-  const sub = (key: string): TaskSpec[] | undefined =>
-    Array.isArray(t[key]) ? (t[key] as Raw[]).map((c, i) => buildTask(src, c, joinPointer(pointer, key, i), diags)) : undefined;
+  const sub = (key: string): TaskSpec[] | undefined => Array.isArray(t[key])
+    ? (t[key] as unknown[]).filter((c): c is Raw => !!c && typeof c === 'object' && !Array.isArray(c)).map((c, i) => buildTask(src, c, joinPointer(pointer, key, i), diags))
+    : undefined;
   return {
     at, pointer, module, args: t[module],
     name: t.name !== undefined ? String(t.name) : defaultName(module, t[module]),
@@ -120,7 +137,7 @@ function templateSyntax(src: YamlSource, value: unknown, pointer: string, bare: 
       return [];
     } catch (e) {
       if (!(e instanceof TemplateError)) throw e;
-      const offset = bare && !value.includes('{{') ? Math.max(0, e.offset - 3) : e.offset;
+      const offset = Math.min(value.length, bare && !value.includes('{{') ? Math.max(0, e.offset - 3) : e.offset);
       return [{ loc: src.scalarLoc(pointer, offset), message: `template: ${e.message}` }];
     }
   }

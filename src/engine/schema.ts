@@ -6,7 +6,7 @@ import type { Diagnostic } from '../errors.ts';
 import type { JsonSchema } from '../tasks/types.ts';
 import { joinPointer, pointerSegments, type YamlSource } from './yaml-source.ts';
 
-const ajv = new Ajv2020({ allErrors: true, strict: false, allowUnionTypes: true });
+const ajv = new Ajv2020({ allErrors: true, strict: false, allowUnionTypes: true, verbose: true });
 const compiled = new Map<object | string, ValidateFunction>();
 
 function schemaFile(name: 'runbook' | 'environment'): JsonSchema {

@@ -55,7 +55,11 @@ async function attempt(o: RunOpts, h: HostState, t: TaskSpec, scope: Scope, sign
   const { check } = await checkOnce(o, h, t, scope, m, signal);
   const base = { ...(check.result ?? {}) };
   if (check.status === 'ok') return { status: 'ok', msg: check.why, result: { ...base, changed: false, failed: false, msg: check.why }, facts: check.facts };
-  if (check.status === 'fail') return { status: 'failed', msg: check.why, result: { ...base, changed: false, failed: true, msg: check.why } };
+  if (check.status === 'fail') {
+    // in a plan, a check can fail only because an earlier task's change has not been made yet
+    if (o.mode === 'plan' && h.summary.changed > 0) return { status: 'unknown', msg: `would fail now (${check.why}); may depend on changes planned above`, result: { ...base, changed: false, failed: false, [PLANNED]: true } };
+    return { status: 'failed', msg: check.why, result: { ...base, changed: false, failed: true, msg: check.why } };
+  }
   const changes = describeChanges(check);
   if (o.mode === 'plan') {
     const status: TaskStatus = m.idempotent ? 'would_change' : 'would_run';

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { runYaml } from '../helpers/run-yaml.ts';
 
 const head = (extra = ''): string => `name: t\nhosts: web\nenvironments: [test]\n${extra}`;
-const statuses = (r: Awaited<ReturnType<typeof runYaml>>, task: string): string[] => r.results(task).map((e) => `${e.host}:${e.status}`);
+const statuses = (r: Awaited<ReturnType<typeof runYaml>>, task: string): string[] => r.results(task).map((e) => `${e.host}:${e.status}`).sort();
 
 function snapshot(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
