@@ -126,7 +126,7 @@ describe('executor', () => {
   });
 
   const converge = head('vars:\n  v: "2"\n') + 'tasks:\n  - name: dir\n    file: { path: "{{ root }}/etc", state: directory }\n  - name: conf\n    copy: { content: "v={{ v }}\\n", dest: "{{ root }}/etc/app.conf", mode: "0640" }\n' +
-    '  - name: line\n    lineinfile: { path: "{{ root }}/etc/app.conf", line: "debug=false" }\n  - name: once\n    command: { cmd: "touch {{ root }}/etc/marker", creates: "{{ root }}/etc/marker" }\n';
+    '  - name: line\n    lineinfile: { path: "{{ root }}/etc/extra.conf", line: "debug=false", create: true }\n  - name: once\n    command: { cmd: "touch {{ root }}/etc/marker", creates: "{{ root }}/etc/marker" }\n';
 
   it('plan changes nothing on any host and shows diffs; a second apply changes nothing', async () => {
     const yaml = converge;
@@ -137,7 +137,8 @@ describe('executor', () => {
     expect(statuses(planned, 'once')).toEqual(['h1:would_run', 'h2:would_run']);
     const first = await runYaml(yaml, { hosts: 2, dir: planned.dir });
     expect(first.exitCode).toBe(0);
-    expect(readFileSync(join(first.dir, 'h1/etc/app.conf'), 'utf8')).toBe('v=2\ndebug=false\n');
+    expect(readFileSync(join(first.dir, 'h1/etc/app.conf'), 'utf8')).toBe('v=2\n');
+    expect(readFileSync(join(first.dir, 'h1/etc/extra.conf'), 'utf8')).toBe('debug=false\n');
     const before = snapshot(first.dir);
     const second = await runYaml(yaml, { hosts: 2, dir: first.dir });
     expect(second.exitCode).toBe(0);
