@@ -1,11 +1,12 @@
 // debug: print a message or a value in the output and journal. No host change: always ok.
 // A Secret (or a value holding one) prints as ***.
+import { Secret } from '../engine/secret.ts';
 import { defineTask, ok } from './types.ts';
 
 export type DebugArgs = { msg?: unknown; var?: unknown };
 
 /** The text shown: strings as they are, other values as JSON (a Secret's toJSON is ***). */
-export const shownText = (v: unknown): string => (typeof v === 'string' ? v : v === undefined ? 'undefined' : (JSON.stringify(v) ?? String(v)));
+export const shownText = (v: unknown): string => (typeof v === 'string' || v instanceof Secret ? String(v) : v === undefined ? 'undefined' : (JSON.stringify(v) ?? String(v)));
 
 export default defineTask<DebugArgs>({
   name: 'debug',
