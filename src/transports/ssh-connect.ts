@@ -39,6 +39,8 @@ export interface Ssh2Client {
 export type ConnectSettings = {
   readonly knownHosts: KnownHosts;
   readonly identity?: string;
+  /** ssh-agent socket (SSH_AUTH_SOCK), used when no identity file is given. */
+  readonly agent?: string;
   readonly proxyJump?: string;
   readonly connectTimeoutMs: number;
   readonly keepaliveMs: number;
@@ -62,9 +64,9 @@ export function defaultKnownHosts(path?: string): string {
 }
 
 /** Credentials: the identity file if given, else the agent, else the default key files. */
-async function credentials(identity: string | undefined): Promise<{ privateKey?: string; agent?: string }> {
+async function credentials(identity: string | undefined, agentSocket: string | undefined): Promise<{ privateKey?: string; agent?: string }> {
   if (identity) return { privateKey: await readFile(expandHome(identity), 'utf8') };
-  const agent = process.env['SSH_AUTH_SOCK'] || undefined;
+  const agent = agentSocket || undefined;
   const file = ['~/.ssh/id_ed25519', '~/.ssh/id_rsa'].map(expandHome).find((f) => existsSync(f));
   return { agent, ...(file ? { privateKey: await readFile(file, 'utf8') } : {}) };
 }
@@ -107,7 +109,7 @@ async function connectOnce(t: Target, s: ConnectSettings, signal: AbortSignal, s
     ...(sock ? { sock } : { host: t.address }),
     port: t.port,
     username: t.user,
-    ...(await credentials(s.identity).catch((e: Error) => {
+    ...(await credentials(s.identity, s.agent).catch((e: Error) => {
       throw new TransportError('auth', t.name, `cannot read the SSH identity: ${e.message}`);
     })),
     readyTimeout: s.connectTimeoutMs,

@@ -19,6 +19,8 @@ export type SshOpts = {
   connectTimeoutMs?: number;
   keepaliveMs?: number;
   connectRetries?: number;
+  /** ssh-agent socket; default $SSH_AUTH_SOCK. Used when `identity` is unset. */
+  agent?: string;
 };
 
 /** The connections of one run: opened on first use, cancelled and closed by close(). */
@@ -87,6 +89,7 @@ export function createSshTransport(opts: SshOpts): Transport {
   const pool = new Pool({
     knownHosts: new KnownHosts(defaultKnownHosts(opts.knownHosts), opts.hostKeyPolicy ?? 'strict'),
     identity: opts.identity,
+    agent: opts.agent ?? process.env['SSH_AUTH_SOCK'],
     proxyJump: opts.proxyJump,
     connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
     keepaliveMs: opts.keepaliveMs ?? 15_000,

@@ -1,6 +1,7 @@
 // Failures fail one host only: refused port, silent server (connect timeout), refused key, command time
 // limit, a connection dropped mid-command, the whole sshd killed; and close() is idempotent.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect as connectTcp, createServer, type Server, type Socket } from 'node:net';
@@ -143,6 +144,24 @@ describe('connection set-up failures fail that host only', () => {
       expect(performance.now() - started).toBeLessThan(1500);
     } finally {
       await t.close();
+    }
+  });
+
+  it('without an identity file, the ssh-agent holding the key logs in', async () => {
+    const socket = join(dir, 'agent.sock');
+    const agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 50 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 20));
+      execFileSync('ssh-add', ['-q', sshd.identity], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: 'ignore' });
+      const t = createSshTransport({ knownHosts: sshd.knownHosts, agent: socket, connectRetries: 0 });
+      try {
+        const r = await t.exec(sshd.hosts(1), { script: sh`echo agent` }, { signal });
+        expect(r.get('ssh-a')).toMatchObject({ ok: true, value: { stdout: 'agent\n' } });
+      } finally {
+        await t.close();
+      }
+    } finally {
+      agent.kill();
     }
   });
 
