@@ -37,6 +37,8 @@ export function inline(text: string, max = 200): string {
   return one.length > max ? one.slice(0, max - 1) + '…' : one;
 }
 
+const secs = (d: string | number): string => (typeof d === 'number' ? `${d}s` : d);
+
 const code = (text: string): string => {
   const t = text.replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|');
   return t.includes('`') ? `\`\` ${t} \`\`` : `\`${t}\``;
@@ -71,6 +73,11 @@ function collectRows(events: readonly RunEvent[]): TaskRow[] {
     row.hosts.set(e.host, e);
     rows.set(key, row);
   }
+  // results arrive in completion order; show hosts in inventory order so the output is stable
+  const start = events.find((e) => e.type === 'run_start');
+  const order = new Map((start?.type === 'run_start' ? start.hosts : []).map((h, n) => [h, n]));
+  const rank = (h: string): number => order.get(h) ?? order.size;
+  for (const row of rows.values()) row.hosts = new Map([...row.hosts].sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b)));
   return [...rows.values()];
 }
 
@@ -92,10 +99,15 @@ function header(i: PlanMarkdownInput, start: Extract<RunEvent, { type: 'run_star
 
 function outcome(rows: TaskRow[], end: Extract<RunEvent, { type: 'run_end' }> | undefined): string[] {
   const count = (s: TaskStatus): number => rows.reduce((n, r) => n + [...r.hosts.values()].filter((x) => x.status === s).length, 0);
-  const changing = rows.filter((r) => [...r.hosts.values()].some((x) => x.status === 'would_change' || x.status === 'would_run'));
+  const some = (r: TaskRow, s: TaskStatus): boolean => [...r.hosts.values()].some((x) => x.status === s);
+  const changing = rows.filter((r) => some(r, 'would_change')).length;
+  const running = rows.filter((r) => some(r, 'would_run') && !some(r, 'would_change')).length;
   const totals = COLUMNS.map((s) => [s, count(s)] as const).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${LABEL[s]}`);
+  const plural = (n: number): string => `${n} task${n === 1 ? '' : 's'}`;
+  const summary = [changing && `${plural(changing)} would change something`,
+    running && `${plural(running)} would run a command whose effect a plan cannot know`].filter(Boolean).join('; ');
   const verdict = !end ? ':warning: **The plan did not finish.**'
-    : end.exitCode === 0 ? (changing.length ? `**${changing.length} of ${rows.length} tasks would change something.**` : '**No changes.** Applying now would change nothing.')
+    : end.exitCode === 0 ? (summary ? `**${summary}** (of ${rows.length}).` : '**No changes.** Applying now would change nothing.')
       : `:x: **The plan failed (exit ${end.exitCode})${end.message ? `: ${inline(end.message, 300)}` : ''}**`;
   return ['', verdict, ...(totals.length ? ['', `Task results over all hosts: ${totals.join(', ')}.`] : [])];
 }
@@ -117,18 +129,20 @@ function taskTable(rows: TaskRow[]): string[] {
   return out;
 }
 
+const planned = (x: TaskResult): boolean => x.status === 'would_change' || x.status === 'would_run';
+
+/** One entry per task: its change lines on the first host, and how many hosts differ from that. */
 function changeList(rows: TaskRow[], maxLines: number): string[] {
   const out: string[] = [];
   for (const r of rows) {
-    const byText = new Map<string, string[]>();
-    for (const x of r.hosts.values()) {
-      if ((x.status !== 'would_change' && x.status !== 'would_run') || !x.changes?.length) continue;
-      const text = x.changes.join('\n');
-      byText.set(text, [...(byText.get(text) ?? []), x.host]);
-    }
-    for (const [text, hosts] of byText) {
-      out.push(`- **${inline(r.task)}** on ${names(hosts)}:`, '', fenced(truncateLines(text, maxLines)).replace(/^/gm, '  '), '');
-    }
+    const hosts = [...r.hosts.values()].filter((x) => planned(x) && x.changes?.length);
+    if (!hosts.length) continue;
+    const first = hosts[0]!.changes!.join('\n');
+    const differ = hosts.filter((x) => x.changes!.join('\n') !== first).length;
+    out.push(`- **${inline(r.task)}**${r.module ? ` (${code(r.module)})` : ''} on ${names(hosts.map((x) => x.host))}:`, '',
+      fenced(truncateLines(first, maxLines)).replace(/^/gm, '  '));
+    if (differ) out.push('', `  _Shown for ${code(hosts[0]!.host)}; ${differ} other host${differ === 1 ? '' : 's'} differ${differ === 1 ? 's' : ''} (see the per-host details)._`);
+    out.push('');
   }
   return out.length ? ['', '### Expected changes', '', ...out] : [];
 }
@@ -149,25 +163,40 @@ function problems(rows: TaskRow[], events: readonly RunEvent[]): string[] {
   return out.length ? ['', '### Problems and warnings', '', ...out] : [];
 }
 
-function diffs(rows: TaskRow[], maxLines: number): string[] {
-  const perHost = new Map<string, string[]>();
+/** The unified diff without the `Index:` and `====` lines the diff library puts first. */
+const cleanDiff = (diff: string): string => diff.replace(/^(Index: .*\n)?=+\n/, '');
+
+function hostPart(r: TaskRow, x: TaskResult, maxLines: number): string {
+  const parts = [`**${inline(r.task)}** (${LABEL[x.status]})`];
+  if (x.changes?.length) parts.push(fenced(truncateLines(x.changes.join('\n'), maxLines)));
+  if (x.diff) parts.push(fenced(truncateLines(cleanDiff(x.diff), maxLines), 'diff'));
+  return parts.join('\n\n');
+}
+
+/** Per host, folded: every planned change and file diff; hosts with identical details share one block. */
+function perHostDetails(rows: TaskRow[], maxLines: number): string[] {
+  const perHost = new Map<string, { parts: string[]; diffs: number }>();
   for (const r of rows) {
     for (const x of r.hosts.values()) {
-      if (!x.diff || (x.status !== 'would_change' && x.status !== 'would_run')) continue;
-      perHost.set(x.host, [...(perHost.get(x.host) ?? []), `**${inline(r.task)}**\n\n${fenced(truncateLines(x.diff, maxLines), 'diff')}`]);
+      if (!planned(x) || (!x.diff && !x.changes?.length)) continue;
+      const h = perHost.get(x.host) ?? { parts: [], diffs: 0 };
+      h.parts.push(hostPart(r, x, maxLines));
+      if (x.diff) h.diffs++;
+      perHost.set(x.host, h);
     }
   }
-  const groups = new Map<string, { hosts: string[]; n: number }>();
-  for (const [host, parts] of perHost) {
+  const groups = new Map<string, { hosts: string[]; n: number; diffs: number }>();
+  for (const [host, { parts, diffs }] of perHost) {
     const body = parts.join('\n\n');
-    groups.set(body, { hosts: [...(groups.get(body)?.hosts ?? []), host], n: parts.length });
+    groups.set(body, { hosts: [...(groups.get(body)?.hosts ?? []), host], n: parts.length, diffs });
   }
   const out: string[] = [];
-  for (const [body, { hosts, n }] of groups) {
+  for (const [body, { hosts, n, diffs }] of groups) {
     const who = hosts.length > 1 ? `${hosts.slice(0, 6).join(', ')}${hosts.length > 6 ? ` +${hosts.length - 6} more` : ''} (identical)` : hosts[0]!;
-    out.push(`<details><summary>${inline(who)}: ${n} diff${n === 1 ? '' : 's'}</summary>`, '', body, '', '</details>', '');
+    const what = `${n} task${n === 1 ? '' : 's'} to change${diffs ? `, ${diffs} file diff${diffs === 1 ? '' : 's'}` : ''}`;
+    out.push(`<details><summary>${inline(who)}: ${what}</summary>`, '', body, '', '</details>', '');
   }
-  return out.length ? ['', '### Diffs', '', ...out] : [];
+  return out.length ? ['', '### Per-host details', '', ...out] : [];
 }
 
 function gateSection(g: GateStatus): string[] {
@@ -197,7 +226,7 @@ function healthSection(rb: PlanMarkdownInput['runbook']): string[] {
   const h = rb.health;
   if (!h) out.push('- :warning: No health checks: an apply is not verified.');
   else {
-    out.push(`- Health: ${h.count} measurement${h.count === 1 ? '' : 's'} every ${h.interval} after ${h.initialDelay}; unhealthy when more than ${h.failureLimit} fail:`);
+    out.push(`- Health: ${h.count} measurement${h.count === 1 ? '' : 's'} every ${secs(h.interval)}, the first after ${secs(h.initialDelay)}; unhealthy when more than ${h.failureLimit} fail:`);
     for (const c of h.checks) out.push(`  - ${inline(c.name)}: ${describeCheck(c)}`);
   }
   out.push(rb.hasRollback ? `- Rollback: ${rb.rollback.length} task${rb.rollback.length === 1 ? '' : 's'} on changed hosts when tasks or health fail.`
@@ -212,7 +241,7 @@ export function renderPlanMarkdown(i: PlanMarkdownInput): string {
   const rows = collectRows(i.events);
   const head = [...header(i, start), ...outcome(rows, end), ...taskTable(rows), ...problems(rows, i.events)];
   const tail = [...gateSection(i.gate), ...healthSection(i.runbook), '', '<sub>Generated by `runbook plan`. Nothing was changed on any host.</sub>'];
-  const detail = [...changeList(rows, maxLines), ...diffs(rows, maxLines)];
+  const detail = [...changeList(rows, maxLines), ...perHostDetails(rows, maxLines)];
   const full = [...head, ...detail, ...tail].join('\n').replace(/\n{3,}(?=### |<sub>)/g, '\n\n') + '\n';
   const max = i.maxChars ?? 60_000;
   if (full.length <= max) return full;

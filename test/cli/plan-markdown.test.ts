@@ -1,7 +1,10 @@
 // `runbook plan --format markdown`: the rules of the renderer on small event streams, then snapshots of
 // real plans (the real engine on the local transport, test/helpers/run-yaml.ts).
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../src/engine/events.ts';
+import { loadRunbook } from '../../src/engine/loader.ts';
+import { runYaml, type RunYamlOpts } from '../helpers/run-yaml.ts';
 import { fenced, inline, planMarker, renderPlanMarkdown, truncateLines, type PlanMarkdownInput } from '../../src/cli/plan-markdown.ts';
 
 const at = { file: 'rb.yml', line: 1, col: 1 };
@@ -33,10 +36,10 @@ describe('plan markdown rules', () => {
   it('cuts a long diff with a count of the lines left out, inside a folded block per host', () => {
     const diff = Array.from({ length: 100 }, (_, i) => `+line ${i}`).join('\n');
     const md = render(stream(['web1'], [{ status: 'would_change', diff, changes: ['write /etc/app.env'] }]), { maxDiffLines: 10 });
-    expect(md).toContain('<details><summary>web1: 1 diff</summary>');
+    expect(md).toContain('<details><summary>web1: 1 task to change, 1 file diff</summary>');
     expect(md).toContain('+line 9\n… 90 more lines\n```');
     expect(md).not.toContain('+line 10\n');
-    expect(md).toContain('**1 of 1 tasks would change something.**');
+    expect(md).toContain('**1 task would change something** (of 1).');
   });
 
   it('folds hosts with identical diffs into one block and keeps different ones apart', () => {
@@ -44,8 +47,8 @@ describe('plan markdown rules', () => {
     const r = events.find((e) => e.type === 'task_result' && e.host === 'web3') as Extract<RunEvent, { type: 'task_result' }>;
     r.diff = '+other';
     const md = render(events);
-    expect(md).toContain('<summary>web1, web2 (identical): 1 diff</summary>');
-    expect(md).toContain('<summary>web3: 1 diff</summary>');
+    expect(md).toContain('<summary>web1, web2 (identical): 1 task to change, 1 file diff</summary>');
+    expect(md).toContain('<summary>web3: 1 task to change, 1 file diff</summary>');
   });
 
   it('a diff containing a code fence cannot close the block early', () => {
@@ -84,7 +87,7 @@ describe('plan markdown rules', () => {
         { at, name: 'login', http: { url: '{{ public_url }}/login', method: 'POST', status: 200, contains: 'Welcome' } },
         { at, name: 'errors', nrql: { query: 'SELECT count(*) FROM TransactionError', fail_if: '> 1' } },
         { at, name: 'apdex', preset: { kind: 'apdex_below', threshold: 0.9 } }] } } });
-    expect(md).toContain('- Health: 3 measurements every 5s after 10s; unhealthy when more than 1 fail:');
+    expect(md).toContain('- Health: 3 measurements every 5s, the first after 10s; unhealthy when more than 1 fail:');
     expect(md).toContain('  - login: HTTP POST `{{ public_url }}/login`, expects status 200, body contains `Welcome`');
     expect(md).toContain('  - errors: NRQL `SELECT count(*) FROM TransactionError`, fails if `> 1`');
     expect(md).toContain('  - apdex: New Relic apdex below 0.9');
@@ -101,5 +104,88 @@ describe('plan markdown rules', () => {
     expect(md.length).toBeLessThanOrEqual(20_001);
     expect(md).toMatch(/Expected changes and diffs left out: the full summary is \d+ characters, over the 20000 limit/);
     expect(md).toContain('### After apply');
+  });
+});
+
+/** A real plan through the engine (local transport), framed by run_start / run_end as `runbook plan` does. */
+async function realPlan(yaml: string, o: RunYamlOpts & { render?: Partial<PlanMarkdownInput> } = {}): Promise<string> {
+  const r = await runYaml(yaml, { mode: 'plan', hosts: 2, ...o });
+  const rb = await loadRunbook(join(r.dir, 'runbook.yml'));
+  const hosts = r.states.map((h) => h.host.name);
+  const events: RunEvent[] = [{ type: 'run_start', command: 'plan', runbook: 'runbooks/app.yml', env: 'test', hosts, operator: 'ci' }, ...r.events,
+    { type: 'run_end', exitCode: r.exitCode, ms: 0, summary: r.summary, message: r.message }];
+  const md = renderPlanMarkdown({ events, runbook: rb, env: { name: 'test', protected: false, transport: 'local' },
+    gate: { state: 'not_required', why: 'test is not a protected environment' }, ...o.render });
+  return md.split(r.dir).join('<tmp>');
+}
+
+const APP = `name: Configure the app
+hosts: web
+environments: [test]
+vars: { port: 8080 }
+tasks:
+  - name: App folder
+    file: { path: "{{ root }}/app", state: directory }
+  - name: Settings
+    copy: { content: "PORT={{ port }}\\nHOST={{ inventory_hostname }}\\n", dest: "{{ root }}/app/app.env" }
+  - name: Proxy forwards the scheme
+    lineinfile: { path: "{{ root }}/proxy.conf", line: "proxy_set_header X-Forwarded-Proto $scheme;", create: true }
+  - name: Run the migrations
+    command: echo migrate
+  - name: Read the settings
+    command: cat {{ root }}/app/app.env
+    changed_when: false
+health:
+  initial_delay: 5s
+  count: 3
+  interval: 10s
+  failure_limit: 0
+  checks:
+    - name: the app answers
+      http: { url: "{{ public_url }}/health", status: 200, contains: ok }
+rollback:
+  - name: Restore
+    command: echo restore
+`;
+
+describe('plan markdown of real plans (snapshots)', () => {
+  it('a first plan on two hosts: table, expected changes, per-host diffs, health and rollback', async () => {
+    const md = await realPlan(APP, { files: { 'h1/proxy.conf': 'a\n', 'h2/proxy.conf': 'a\n' } });
+    expect(md).toContain('| 4 | Run the migrations | `command` |  | `h1`, `h2` |');
+    expect(md).toContain('+HOST=h2');
+    await expect(md).toMatchFileSnapshot('./__snapshots__/plan-markdown/first-plan.md');
+  });
+
+  it('after an apply the plan of the same runbook says nothing would change', async () => {
+    const yaml = APP.replace(/  - name: Run the migrations[\s\S]*(?=health:)/, `  - name: Seed once
+    command: { cmd: "touch {{ root }}/seeded", creates: "{{ root }}/seeded" }
+`);
+    expect(yaml).not.toContain('migrate');
+    const first = await runYaml(yaml, { mode: 'apply', hosts: 2 });
+    expect(first.exitCode).toBe(0);
+    expect(await realPlan(yaml)).toContain('**3 tasks would change something; 1 task would run a command whose effect a plan cannot know** (of 4).');
+    const md = await realPlan(yaml, { dir: first.dir });
+    expect(md).toContain('**No changes.** Applying now would change nothing.');
+    expect(md).not.toContain('<details>');
+    await expect(md).toMatchFileSnapshot('./__snapshots__/plan-markdown/no-changes.md');
+  });
+
+  it('a failing check, a long diff cut short, and a protected environment the gate would refuse', async () => {
+    const long = Array.from({ length: 80 }, (_, i) => `line ${i}`).join('\n');
+    const yaml = `name: Risky change
+hosts: web
+environments: [test]
+tasks:
+  - name: Disk has room
+    assert: { that: ["inventory_hostname != 'h2'"], fail_msg: "h2 disk is full" }
+  - name: Big config
+    copy: { content: ${JSON.stringify(long + '\n')}, dest: "{{ root }}/big.conf" }
+`;
+    const md = await realPlan(yaml, { render: { maxDiffLines: 20, env: { name: 'test', protected: true, transport: 'local' },
+      gate: { state: 'refused', rules: [{ name: 'approved in a merged pull request', ok: false, detail: 'no merged PR contains these bytes' }] } } });
+    expect(md).toContain('… 63 more lines');
+    expect(md).toMatch(/- failed: \*\*Disk has room\*\* on `h2`: .*h2 disk is full/);
+    expect(md).toContain(':x: **The plan failed (exit 1)');
+    await expect(md).toMatchFileSnapshot('./__snapshots__/plan-markdown/failed-protected.md');
   });
 });
