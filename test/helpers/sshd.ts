@@ -30,6 +30,8 @@ export type Sshd = {
   readonly dir: string;
   /** `n` aliases of this sshd: ssh-a, ssh-b, ... all 127.0.0.1:port, login `user`. */
   hosts(n: number, prefix?: string): Host[];
+  /** An environments/<env>.yml body for `n` aliases in group `group` (default `web`), transport ssh. */
+  environmentYaml(n: number, opts?: { group?: string; prefix?: string; extra?: Record<string, unknown> }): string;
   /** Signal (default SIGKILL) the sshd process(es) serving the session that runs a process whose command
    *  line contains `marker`; SIGSTOP freezes the connection instead. Returns how many were signalled. */
   dropSessionRunning(marker: string, sig?: NodeJS.Signals): number;
@@ -131,6 +133,14 @@ function waitListening(child: ChildProcess, logs: () => string, timeoutMs: numbe
   });
 }
 
+function environmentYaml(n: number, port: number, files: { identity: string; knownHosts: string }, o: { group?: string; prefix?: string; extra?: Record<string, unknown> }): string {
+  // JSON flow values are valid YAML and need no quoting rules of their own.
+  const hosts = Array.from({ length: n }, (_, i) => `      ${o.prefix ?? 'ssh-'}${aliasName(i)}: ${JSON.stringify({ address: '127.0.0.1', port, user: TEST_USER })}`);
+  const extra = Object.entries(o.extra ?? {}).map(([k, v]) => `${k}: ${JSON.stringify(v)}`);
+  return ['transport: ssh', 'groups:', `  ${o.group ?? 'web'}:`, '    hosts:', ...hosts,
+    `ssh: ${JSON.stringify({ known_hosts: files.knownHosts, identity: files.identity })}`, ...extra, ''].join('\n');
+}
+
 export function aliasName(i: number): string {
   const letters = 'abcdefghijklmnopqrstuvwxyz';
   return i < 26 ? letters[i]! : letters[Math.floor(i / 26) - 1]! + letters[i % 26]!;
@@ -181,6 +191,7 @@ export async function startSshd(): Promise<Sshd> {
   return {
     port, user: TEST_USER, dir, dataDir, ...files, log: started.log,
     hosts: (n, prefix = 'ssh-') => Array.from({ length: n }, (_, i) => ({ name: prefix + aliasName(i), address: '127.0.0.1', port, user: TEST_USER, vars: {} })),
+    environmentYaml: (n, o = {}) => environmentYaml(n, port, files, o),
     dropSessionRunning(marker, sig = 'SIGKILL') {
       const hits = allPids().filter((p) => p !== process.pid && cmdline(p).includes(marker));
       const victims = new Set<number>();
