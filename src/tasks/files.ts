@@ -46,13 +46,15 @@ export function contentDiff(path: string, before: string | undefined, after: Con
 export function attrChanges(path: string, st: FileStat, want: { mode?: number; owner?: string; group?: string }): Change[] {
   const out: Change[] = [];
   if (want.mode !== undefined && st.mode !== want.mode) {
-    out.push({ kind: 'exec', why: `mode ${st.mode === undefined ? '?' : octal(st.mode)} -> ${octal(want.mode)}`, script: sh`chmod ${octal(want.mode)} ${path}` });
+    const why = st.mode === undefined ? `set mode ${octal(want.mode)}` : `mode ${octal(st.mode)} -> ${octal(want.mode)}`;
+    out.push({ kind: 'exec', why, script: sh`chmod ${octal(want.mode)} ${path}` });
   }
   const owner = want.owner !== undefined && st.owner !== want.owner ? want.owner : undefined;
   const group = want.group !== undefined && st.group !== want.group ? want.group : undefined;
   if (owner !== undefined || group !== undefined) {
     const spec = `${owner ?? ''}${group !== undefined ? `:${group}` : ''}`;
-    out.push({ kind: 'exec', why: `owner ${st.owner ?? '?'}:${st.group ?? '?'} -> ${owner ?? st.owner}:${group ?? st.group}`, script: sh`chown ${spec} ${path}` });
+    const why = st.type === 'absent' ? `set owner ${spec}` : `owner ${st.owner}:${st.group} -> ${owner ?? st.owner}:${group ?? st.group}`;
+    out.push({ kind: 'exec', why, script: sh`chown ${spec} ${path}` });
   }
   return out;
 }
