@@ -68,8 +68,8 @@ async function discover(env: Environment, pattern: string): Promise<{ env: Envir
 export async function prepare(runbookPath: string, o: CommonOpts): Promise<Prepared> {
   const runbook = await loadRunbook(runbookPath);
   const envDiags = environmentDiagnostics(runbook, o.env);
-  const loaded = await loadEnvironment(resolve(o.inventory), o.env);
   if (envDiags.length) throw new InputError(envDiags);
+  const loaded = await loadEnvironment(resolve(o.inventory), o.env);
   const { env, offline } = await discover(loaded, runbook.hosts);
   const hosts = selectHosts(env, runbook.hosts, o.limit).map(toHost);
   const extraVars = parseExtraVars(o.extraVars);

@@ -1,5 +1,5 @@
 // Exit codes end to end (DESIGN.md): spawns the real CLI (bin/runbook.js) in a temp project.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir, hostname } from 'node:os';
@@ -18,56 +18,68 @@ function project(files: Record<string, string>): string {
   return dir;
 }
 
-function cli(dir: string, args: string[], env: NodeJS.ProcessEnv = {}): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, env: { ...baseEnv, ...env }, encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+/** Async on purpose: the test's own HTTP server must keep answering while the CLI runs. */
+function cli(dir: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...baseEnv, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
 }
 
 const head = 'name: t\nhosts: web\nenvironments: [dev, prod]\n';
 let server: Server;
 let port = 0;
-let healthy = true;
 
 beforeAll(async () => {
-  server = createServer((_req, res) => { res.statusCode = healthy ? 200 : 500; res.end(healthy ? 'Welcome' : 'down'); });
+  // the "app" is unhealthy while the file named by ?f= holds the bad version v2
+  server = createServer((req, res) => {
+    const f = new URL(req.url ?? '/', 'http://x').searchParams.get('f') ?? '';
+    const bad = existsSync(f) && readFileSync(f, 'utf8') === 'v2';
+    res.statusCode = bad ? 500 : 200;
+    res.end(bad ? 'down' : 'Welcome');
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.address() as { port: number }).port;
 });
 afterAll(() => { server.close(); });
 
 describe('runbook CLI exit codes', () => {
-  it('--help exits 0 and lists the commands', () => {
-    const r = cli(tmpdir(), ['--help']);
+  it('--help exits 0 and lists the commands', async () => {
+    const r = await cli(tmpdir(), ['--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/validate[\s\S]*plan[\s\S]*apply[\s\S]*history[\s\S]*show/);
   });
 
-  it('validate: 0 when good, 2 with file:line:col, the line and a caret, and no stack trace', () => {
+  it('validate: 0 when good, 2 with file:line:col, the line and a caret, and no stack trace', async () => {
     const dir = project({ 'good.yml': head + 'tasks:\n  - command: "true"\n', 'bad.yml': head + 'tasks:\n  - comand: ls\n' });
-    expect(cli(dir, ['validate', 'good.yml']).code).toBe(0);
-    const r = cli(dir, ['validate', 'bad.yml']);
+    expect((await cli(dir, ['validate', 'good.yml'])).code).toBe(0);
+    const r = await cli(dir, ['validate', 'bad.yml']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("bad.yml:5:5: unknown key 'comand'; did you mean 'command'?");
     expect(r.stderr).toContain('  - comand: ls\n      ^');
     expect(r.stderr).not.toMatch(/\n\s+at .*\.ts:\d+/);
   });
 
-  it('usage errors and unknown environments exit 2', () => {
+  it('usage errors and unknown environments exit 2', async () => {
     const dir = project({ 'rb.yml': head + 'tasks: []\n' });
-    expect(cli(dir, ['plan', 'rb.yml']).code).toBe(2); // -e missing
-    const r = cli(dir, ['plan', 'rb.yml', '-e', 'staging']);
+    expect((await cli(dir, ['plan', 'rb.yml'])).code).toBe(2); // -e missing
+    const r = await cli(dir, ['plan', 'rb.yml', '-e', 'staging']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/environment 'staging' is not in this runbook's environments/);
-    const u = cli(dir, ['plan', 'rb.yml', '-e', 'prod']);
+    const u = await cli(dir, ['plan', 'rb.yml', '-e', 'prod']);
     expect(u.code).toBe(2);
     expect(u.stderr).toMatch(/unknown environment 'prod'/);
-    expect(cli(dir, ['frobnicate']).code).toBe(2);
+    expect((await cli(dir, ['frobnicate'])).code).toBe(2);
   });
 
-  it('plan --json prints only JSON lines and changes nothing', () => {
+  it('plan --json prints only JSON lines and changes nothing', async () => {
     const dir = project({ 'rb.yml': head + 'tasks:\n  - copy: { content: "x", dest: "{{ root }}/{{ inventory_hostname }}.txt" }\n' });
     mkdirSync(join(dir, 'out'));
-    const r = cli(dir, ['plan', 'rb.yml', '-e', 'dev', '--json']);
+    const r = await cli(dir, ['plan', 'rb.yml', '-e', 'dev', '--json']);
     expect(r.code).toBe(0);
     const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; status?: string });
     expect(events[0]!.type).toBe('run_start');
@@ -76,57 +88,56 @@ describe('runbook CLI exit codes', () => {
     expect(readdirSync(join(dir, 'out'))).toEqual([]);
   });
 
-  it('apply: 0, then a second apply changes nothing; a failed task exits 1; the journal records both', () => {
+  it('apply: 0, then a second apply changes nothing; a failed task exits 1; the journal records both', async () => {
     const dir = project({ 'rb.yml': head + 'tasks:\n  - file: { path: "{{ root }}/{{ inventory_hostname }}", state: directory }\n  - copy: { content: "x", dest: "{{ root }}/{{ inventory_hostname }}/f" }\n',
       'bad.yml': head + 'tasks:\n  - command: "false"\n' });
-    const first = cli(dir, ['apply', 'rb.yml', '-e', 'dev']);
+    const first = await cli(dir, ['apply', 'rb.yml', '-e', 'dev']);
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/changed\s+h1/);
-    const second = cli(dir, ['apply', 'rb.yml', '-e', 'dev', '--json']);
+    const second = await cli(dir, ['apply', 'rb.yml', '-e', 'dev', '--json']);
     expect(second.code).toBe(0);
     const end = JSON.parse(second.stdout.trim().split('\n').at(-1)!) as { summary: Record<string, { changed: number }> };
     expect(Object.values(end.summary).map((s) => s.changed)).toEqual([0, 0]);
-    expect(cli(dir, ['apply', 'bad.yml', '-e', 'dev']).code).toBe(1);
-    const hist = cli(dir, ['history', '--json']);
+    expect((await cli(dir, ['apply', 'bad.yml', '-e', 'dev'])).code).toBe(1);
+    const hist = await cli(dir, ['history', '--json']);
     const rows = hist.stdout.trim().split('\n').map((l) => JSON.parse(l) as { result: string; id: string });
     expect(rows.map((r) => r.result)).toEqual(['failed', 'success', 'success']);
-    expect(cli(dir, ['show', rows[0]!.id]).stdout).toMatch(/non-zero return code 1/);
+    expect((await cli(dir, ['show', rows[0]!.id])).stdout).toMatch(/non-zero return code 1/);
   });
 
-  it('a held lock exits 4 naming the holder', () => {
+  it('a held lock exits 4 naming the holder', async () => {
     const dir = project({ 'rb.yml': head + 'tasks:\n  - command: "true"\n' });
     const path = lockPath(dir, 'dev', 'web|');
     mkdirSync(join(path, '..'), { recursive: true });
     writeFileSync(path, JSON.stringify({ runId: 'other-run', user: 'alice', host: hostname(), pid: process.pid, startedAt: new Date().toISOString(), leaseUntil: new Date(Date.now() + 60_000).toISOString() }));
-    const r = cli(dir, ['apply', 'rb.yml', '-e', 'dev']);
+    const r = await cli(dir, ['apply', 'rb.yml', '-e', 'dev']);
     expect(r.code).toBe(4);
     expect(r.stderr).toMatch(/run other-run by alice@/);
     expect(existsSync(path)).toBe(true);
   });
 
-  it('a protected environment without a review gate refuses with exit 3 and changes nothing', () => {
+  it('a protected environment without a review gate refuses with exit 3 and changes nothing', async () => {
     const dir = project({ 'rb.yml': head + 'tasks:\n  - file: { path: "{{ root }}", state: directory }\n' });
     writeFileSync(join(dir, 'environments', 'prod.yml'), `protected: true\ntransport: local\nvars: { root: "${dir}/prod-out" }\ngroups:\n  web:\n    hosts:\n      p1: {}\n`);
-    const r = cli(dir, ['apply', 'rb.yml', '-e', 'prod']);
+    const r = await cli(dir, ['apply', 'rb.yml', '-e', 'prod']);
     expect(r.code).toBe(3);
     expect(existsSync(join(dir, 'prod-out'))).toBe(false);
   });
 
-  const healthRb = (rollback: boolean): string => head + `tasks:\n  - copy: { content: "v2", dest: "{{ root }}/{{ inventory_hostname }}" }\n` +
-    `health:\n  interval: 10ms\n  count: 2\n  failure_limit: 0\n  checks:\n    - name: up\n      http: { url: "http://127.0.0.1:${port}/", status: 200 }\n` +
+  const healthRb = (version: string, rollback: boolean): string => head + `tasks:\n  - copy: { content: "${version}", dest: "{{ root }}/{{ inventory_hostname }}" }\n` +
+    `health:\n  interval: 10ms\n  count: 2\n  failure_limit: 0\n  checks:\n    - name: up\n      http: { url: "http://127.0.0.1:${port}/?f={{ root }}/h1", status: 200 }\n` +
     (rollback ? 'rollback:\n  - copy: { content: "v1", dest: "{{ root }}/{{ inventory_hostname }}" }\n' : '');
 
-  it('unhealthy after apply: rollback succeeded exits 5, no rollback section exits 6', () => {
-    const dir = project({ 'with.yml': healthRb(true), 'without.yml': healthRb(false) });
+  it('unhealthy after apply: rollback restored health exits 5, no rollback section exits 6, healthy exits 0', async () => {
+    const dir = project({ 'bad.yml': healthRb('v2', true), 'bad-norollback.yml': healthRb('v2', false), 'good.yml': healthRb('v3', true) });
     mkdirSync(join(dir, 'out'));
-    healthy = false;
-    const r = cli(dir, ['apply', 'with.yml', '-e', 'dev']);
+    const r = await cli(dir, ['apply', 'bad.yml', '-e', 'dev']);
     expect(r.code).toBe(5);
     expect(readFileSync(join(dir, 'out', 'h1'), 'utf8')).toBe('v1');
-    expect(cli(dir, ['apply', 'without.yml', '-e', 'dev']).code).toBe(6);
-    healthy = true;
-    expect(cli(dir, ['apply', 'with.yml', '-e', 'dev']).code).toBe(0);
+    expect((await cli(dir, ['apply', 'bad-norollback.yml', '-e', 'dev'])).code).toBe(6);
     expect(readFileSync(join(dir, 'out', 'h1'), 'utf8')).toBe('v2');
+    expect((await cli(dir, ['apply', 'good.yml', '-e', 'dev'])).code).toBe(0);
+    expect(readFileSync(join(dir, 'out', 'h1'), 'utf8')).toBe('v3');
   });
 
   it('Ctrl-C stops starting tasks, finishes the journal with exit 130 and releases the lock', async () => {
