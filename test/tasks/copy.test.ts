@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Secret } from '../../src/engine/secret.ts';
+import { renderString } from '../../src/engine/template.ts';
 import copy from '../../src/tasks/copy.ts';
 import { sha256Hex } from '../../src/tasks/probes.ts';
 import template from '../../src/tasks/template.ts';
@@ -56,6 +57,20 @@ describeTask(template, {
   change: [{ name: 'rendered text differs', args: { src: 't.j2', dest: D, mode: '0640' }, local: { 't.j2': 'PORT={{ port }}\n' }, vars: { port: '81' },
     facts: facts('PORT=80\n', '640', { [`file_text:${D}`]: 'PORT=80\n' }), changes: [{ kind: 'write', content: 'PORT=81\n', mode: 0o640 }], diff: /-PORT=80\n\+PORT=81/ }],
   invalid: [{ args: { dest: D }, error: "must have required property 'src'" }],
+});
+
+describe('template with the real template engine', async () => {
+  const scope = { items: ['a', 'b'], secrets: { token: new Secret('s3cr3t') } };
+  const h = await localHost({ render: (text) => renderString(text, scope) as string });
+  it('renders filters, and a secret reaches the file but never the diff', async () => {
+    writeFileSync(join(h.runbookDir, 'env.j2'), 'ITEMS={{ items | join(",") | upper }}\nTOKEN={{ secrets.token }}\n');
+    const dest = join(h.dir, 'env');
+    const r = await h.apply(template, { src: 'env.j2', dest, mode: '0600' });
+    expect(r.before.status === 'change' && r.before.diff).toBe(`${dest}: content hidden (secret)`);
+    expect(JSON.stringify(r.before)).not.toContain('s3cr3t');
+    expect(r.after.status).toBe('ok');
+    expect(readFileSync(dest, 'utf8')).toBe('ITEMS=A,B\nTOKEN=s3cr3t\n');
+  });
 });
 
 describe('copy and template on a real host', async () => {
