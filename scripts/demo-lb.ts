@@ -16,7 +16,6 @@ export async function startLoadBalancer(backends: readonly number[], port = 0): 
     up.on('error', () => { res.statusCode = 502; res.end(`bad gateway: 127.0.0.1:${target} is down`); });
     req.pipe(up);
   });
-  server.keepAliveTimeout = 1;
   await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(port, '127.0.0.1', () => resolve()); });
   const actual = (server.address() as { port: number }).port;
   return {

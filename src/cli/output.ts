@@ -76,7 +76,7 @@ export function createPrinter(o: OutputOpts): (e: Stamped) => void {
         line(`  ${e.ok ? paint('green', 'healthy'.padEnd(11)) : paint('red', 'unhealthy'.padEnd(11))} ${e.check} ${paint('gray', `measurement ${e.measurement}/${e.of}${e.value !== undefined ? ` value ${JSON.stringify(e.value)}` : ''}${e.error ? ` ${e.error}` : ''}`)}`);
         break;
       case 'health_result':
-        line(paint('bold', `\nHEALTH ${e.phase === 'after_rollback' ? 'after rollback' : ''}: `) + (e.healthy ? paint('green', 'healthy') : paint('red', `unhealthy (${e.failed} failed, ${e.errors} errors)`)));
+        line(paint('bold', `\nHEALTH${e.phase === 'after_rollback' ? ' after rollback' : ''}: `) + (e.healthy ? paint('green', 'healthy') : paint('red', `unhealthy (${e.failed} failed, ${e.errors} errors)`)));
         break;
       case 'rollback':
         line(paint('magenta', e.state === 'start' ? `\nROLLBACK on ${e.hosts.join(', ') || 'no changed hosts'}: ${e.reason ?? ''}` : `rollback ${e.ok ? 'succeeded' : 'FAILED'}`));

@@ -5,6 +5,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { CheckCtx, HostInfo, Probe } from '../tasks/types.ts';
 import type { Host } from '../transports/types.ts';
 import type { Batcher } from './batcher.ts';
+import type { Secret } from './secret.ts';
 
 export type CheckCtxOpts = {
   readonly batcher: Batcher;
@@ -15,7 +16,7 @@ export type CheckCtxOpts = {
   readonly become?: boolean;
   readonly becomeUser?: string;
   readonly timeoutMs?: number;
-  readonly render: (text: string, file: string) => string;
+  readonly render: (text: string, file: string) => string | Secret;
   /** Every controller-side file read (absolute path), for the review gate and the journal. */
   readonly reads?: Set<string>;
 };

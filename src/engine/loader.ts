@@ -109,7 +109,7 @@ function buildTask(src: YamlSource, t: Raw, pointer: string, diags: Diagnostic[]
     changedWhen: t.changed_when as string | boolean | undefined, failedWhen: t.failed_when as string | boolean | undefined,
     retries: t.retries as number | undefined, delay: t.delay as string | undefined, until: t.until as string | undefined,
     notify: listOf(t.notify), tags: listOf(t.tags),
-    become: (t.become as boolean | undefined) ?? (t.become_user !== undefined ? true : undefined), becomeUser: t.become_user as string | undefined,
+    become: (t.become as boolean | string | undefined) ?? (t.become_user !== undefined ? true : undefined), becomeUser: t.become_user as string | undefined,
     ignoreErrors: t.ignore_errors as boolean | undefined, runOnce: t.run_once as boolean | undefined,
     delegateTo: t.delegate_to as 'localhost' | undefined, timeout: t.timeout as string | undefined,
     vars: (t.vars as Raw | undefined) ?? {}, noLog: t.no_log as boolean | undefined,

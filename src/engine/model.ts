@@ -24,7 +24,8 @@ export interface TaskSpec {
   readonly until?: string;
   readonly notify: readonly string[];
   readonly tags: readonly string[];
-  readonly become?: boolean;
+  /** true/false, or a template ("{{ escalate }}") rendered per host. */
+  readonly become?: boolean | string;
   readonly becomeUser?: string;
   readonly ignoreErrors?: boolean;
   readonly runOnce?: boolean;

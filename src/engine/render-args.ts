@@ -1,6 +1,7 @@
 // Renders a task's arguments for one host: command/shell lines through renderShell (every value
 // shell-quoted unless `| raw`), assert expressions evaluated, everything else rendered as data.
 // Rendered arguments are checked against the module schema again (types templates produced).
+import { isAbsolute, resolve } from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import type { TaskModule } from '../tasks/types.ts';
 import { Script } from './script.ts';
@@ -17,7 +18,7 @@ function plain(v: unknown): unknown {
   return v;
 }
 
-export function renderArgs(m: TaskModule<unknown>, raw: unknown, scope: Scope): unknown {
+export function renderArgs(m: TaskModule<unknown>, raw: unknown, scope: Scope, dir: string): unknown {
   if (SHELL_MODULES.has(m.name)) {
     if (typeof raw === 'string') return m.freeForm!(renderShell(raw, scope) as never);
     const { cmd, ...rest } = (raw ?? {}) as Record<string, unknown>;
@@ -29,8 +30,15 @@ export function renderArgs(m: TaskModule<unknown>, raw: unknown, scope: Scope): 
     const that = Array.isArray(a.that) ? a.that : [a.that];
     return { ...(renderValue({ ...a, that: undefined }, scope) as object), that: that.map((e) => typeof e === 'boolean' ? e : truthy(evaluate(String(e), scope))) };
   }
+  if (m.name === 'debug' && raw && typeof raw === 'object' && typeof (raw as { var?: unknown }).var === 'string') {
+    return { var: evaluate((raw as { var: string }).var, scope) }; // debug: { var: name } prints the value
+  }
   if (typeof raw === 'string' && m.freeForm) return m.freeForm(renderValue(raw, scope) as string);
-  return renderValue(raw ?? {}, scope);
+  const args = renderValue(raw ?? {}, scope);
+  if (m.name === 'fetch' && args && typeof (args as { dest?: unknown }).dest === 'string' && !isAbsolute((args as { dest: string }).dest)) {
+    return { ...(args as object), dest: resolve(dir, (args as { dest: string }).dest) }; // like src: relative to the runbook
+  }
+  return args;
 }
 
 /** Schema errors in rendered arguments (a template produced the wrong type), as text. */

@@ -30,7 +30,7 @@ export const taskKeywords: Record<string, JsonSchema> = {
   until: { type: 'string', description: 'Retry until this expression is true (register holds the latest result).' },
   notify: strOrList('Handlers to run once at the end of the batch when this task changed something.'),
   tags: strOrList('Tags for --tags / --skip-tags.'),
-  become: { type: 'boolean', description: 'Run as root (sudo -n) or as become_user.' },
+  become: { description: 'Run as root (sudo -n) or as become_user; may be a template such as "{{ escalate }}".', anyOf: [{ type: 'boolean' }, { type: 'string', pattern: '\\{\\{' }] },
   become_user: { type: 'string', description: 'User to become (implies become).' },
   ignore_errors: { type: 'boolean', description: 'A failure is reported but the host goes on.' },
   run_once: { type: 'boolean', description: 'Run on the first host of the batch only; the result is shared.' },

@@ -12,7 +12,8 @@ import type { TaskSpec } from './model.ts';
 import { renderArgs, renderedArgErrors } from './render-args.ts';
 import type { HostState, RunOpts } from './run-state.ts';
 import { buildScope } from './scope.ts';
-import { evaluate, renderString, renderValue, TemplateError, truthy, type Scope } from './template.ts';
+import { evaluate, renderString, renderValue, TemplateError, toText, truthy, type Scope } from './template.ts';
+import { Secret } from './secret.ts';
 
 export type Outcome = {
   status: TaskStatus;
@@ -33,14 +34,21 @@ export function hostScope(o: RunOpts, h: HostState, extra: Record<string, unknow
     h.vars, extra, o.extraVars);
 }
 
+/** `become` may be a template (e.g. an environment that never escalates sets `escalate: false`). */
+function becomeOf(t: TaskSpec, scope: Scope): boolean | undefined {
+  return typeof t.become === 'string' ? truthy(renderString(t.become, scope)) : t.become;
+}
+
 async function checkOnce(o: RunOpts, h: HostState, t: TaskSpec, scope: Scope, m: TaskModule<unknown>, signal: AbortSignal): Promise<{ check: Check; args: unknown }> {
-  const args = renderArgs(m, t.args, scope);
+  let args = renderArgs(m, t.args, scope, o.runbook.dir);
+  // a plan never sits out a wait: a port that the apply would open is not open yet
+  if (o.mode === 'plan' && m.name === 'wait_for') args = { ...(args as object), timeout: Math.min(Number((args as { timeout?: number }).timeout ?? 300), 1) };
   const bad = renderedArgErrors(m, args);
   if (bad) return { check: { status: 'fail', why: `invalid arguments after templating: ${bad}` }, args };
   const ctx = makeCheckCtx({
     batcher: o.batcher, host: h.host, info: { name: h.host.name, facts: h.facts ?? unknownFacts }, signal,
-    dir: o.runbook.dir, become: t.become, becomeUser: t.becomeUser, timeoutMs: t.timeout ? parseDuration(t.timeout) : undefined,
-    render: (text) => String(renderString(text, scope)), reads: o.reads,
+    dir: o.runbook.dir, become: becomeOf(t, scope), becomeUser: t.becomeUser, timeoutMs: t.timeout ? parseDuration(t.timeout) : undefined,
+    render: (text) => { const r = renderString(text, scope); return r instanceof Secret ? r : toText(r); }, reads: o.reads,
   });
   return { check: await m.check(ctx, args), args };
 }
@@ -68,7 +76,7 @@ async function attempt(o: RunOpts, h: HostState, t: TaskSpec, scope: Scope, sign
   const timeoutMs = t.timeout ? parseDuration(t.timeout) : undefined;
   let result: Record<string, unknown> = { ...base, changed: true, failed: false };
   for (const c of check.changes) {
-    const r = await applyChange(o.batcher, h.host, c, { signal: o.kill, become: t.become, becomeUser: t.becomeUser, timeoutMs, onOutput: o.onOutput });
+    const r = await applyChange(o.batcher, h.host, c, { signal: o.kill, become: becomeOf(t, scope), becomeUser: t.becomeUser, timeoutMs, onOutput: o.onOutput });
     if (r.exec) {
       result = { ...result, rc: r.exec.code, stdout: r.exec.stdout.replace(/\n$/, ''), stderr: r.exec.stderr.replace(/\n$/, ''),
         stdout_lines: r.exec.stdout.split('\n').filter((l, i, a) => i < a.length - 1 || l !== ''), truncated: r.exec.truncated ?? false };
@@ -81,7 +89,8 @@ async function attempt(o: RunOpts, h: HostState, t: TaskSpec, scope: Scope, sign
     }
   }
   const last = result.rc !== undefined ? { code: result.rc as number, stdout: result.stdout as string, stderr: result.stderr as string } : undefined;
-  return { status: 'changed', diff: check.diff, changes, msg: changes?.join('; '), result, output: last };
+  const done = changes?.map((c) => c.replace(/^will run: /, 'ran: ').replace(/^will /, ''));
+  return { status: 'changed', diff: check.diff, changes: done, msg: done?.join('; '), result, output: last };
 }
 
 function cond(expr: string | boolean, scope: Scope): boolean {

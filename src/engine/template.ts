@@ -7,7 +7,7 @@ import { namesOf, parseExpr, TemplateError, type Node } from './expr.ts';
 import { filters, tests } from './template-filters.ts';
 import { defined, reveal, taint, toText, truthy, Undef } from './template-values.ts';
 
-export { truthy, Undef };
+export { toText, truthy, Undef };
 
 export { TemplateError };
 export type Scope = Readonly<Record<string, unknown>>;

@@ -31,9 +31,8 @@ export default defineTask<TemplateArgs>({
   },
   async check(ctx, args) {
     const text = Buffer.from(await ctx.readLocal(args.src)).toString('utf8');
-    // A template that used a secret renders to a Secret (the real engine keeps it tainted): the write
-    // carries it and the diff stays hidden. TODO(#3): CheckCtx.render's type should say string | Secret.
-    const rendered = ctx.render(text, args.src) as string | Secret;
+    // A template that used a secret renders to a Secret: the write carries it and the diff stays hidden.
+    const rendered = ctx.render(text, args.src);
     return checkFile(ctx, { ...args, content: rendered });
   },
 });

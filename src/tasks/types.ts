@@ -32,7 +32,8 @@ export interface CheckCtx {
   /** Read a controller-side file named relative to the runbook's folder (copy src, template src). */
   readLocal(path: string): Promise<Uint8Array>;
   /** Render a template text with the task's variables (template module). */
-  render(text: string, file: string): string;
+  /** A template that used a secret renders to a Secret, so the value stays redacted. */
+  render(text: string, file: string): string | Secret;
 }
 
 export type Result = Readonly<Record<string, unknown>>;
