@@ -1,9 +1,10 @@
 // The action's decisions (src/cli/action.ts) on real temp git repositories: which runbooks changed,
 // which environments, and which runbook command lines each GitHub event leads to.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { planSteps, readInputs, splitArgs, type ActionContext } from '../../src/cli/action.ts';
 
@@ -111,5 +112,37 @@ describe('action: which commands an event runs', () => {
     expect(splitArgs(`--limit 'web*' --extra-vars "a=b c" -v`)).toEqual(['--limit', 'web*', '--extra-vars', 'a=b c', '-v']);
     expect(splitArgs('  ')).toEqual([]);
     expect(splitArgs('--extra-vars "say \\"hi\\""')).toEqual(['--extra-vars', 'say "hi"']);
+  });
+});
+
+describe('action.yml and the example workflows', () => {
+  const root = resolve(import.meta.dirname, '../..');
+  type Step = { uses?: string; run?: string; env?: Record<string, string>; with?: Record<string, string> };
+
+  it('passes every runbook input to the entry point as the INPUT_ variable it reads', () => {
+    const action = parse(readFileSync(join(root, 'action.yml'), 'utf8')) as { inputs: Record<string, unknown>; runs: { using: string; steps: Step[] } };
+    expect(action.runs.using).toBe('composite');
+    const run = action.runs.steps.find((st) => st.run?.includes('scripts/action-entry.js'))!;
+    expect(run).toBeDefined();
+    const passed = Object.keys(action.inputs).filter((k) => !['node-version', 'working-directory'].includes(k));
+    for (const k of passed) expect(run.env![`INPUT_${k.toUpperCase().replace(/-/g, '_')}`]).toBe(`\${{ inputs.${k} }}`);
+    const env = Object.fromEntries(passed.map((k) => [`INPUT_${k.toUpperCase().replace(/-/g, '_')}`, `v-${k}`]));
+    expect(readInputs({ ...env, INPUT_COMMAND: 'plan' })).toMatchObject({ command: 'plan', runbooks: ['v-runbook'], environments: ['v-environment'],
+      args: ['v-args'], runbooksDir: 'v-runbooks-dir', inventory: 'v-inventory' });
+  });
+
+  it('the apply workflow uses OIDC, a protected GitHub Environment and the New Relic secret; the PR workflow can comment', () => {
+    const apply = parse(readFileSync(join(root, 'examples/workflows/runbook-apply.yml'), 'utf8')) as
+      { permissions: Record<string, string>; jobs: Record<string, { environment: string; steps: Step[] }> };
+    expect(apply.permissions['id-token']).toBe('write');
+    const job = Object.values(apply.jobs)[0]!;
+    expect(job.environment).toBe('production');
+    expect(job.steps.find((st) => st.uses?.startsWith('aws-actions/configure-aws-credentials'))?.with?.['role-to-assume']).toBeTruthy();
+    const rb = job.steps.find((st) => st.uses?.startsWith('runbook/runbook'))!;
+    expect(rb.with).toMatchObject({ command: 'apply', environment: 'prod' });
+    expect(rb.env?.NEW_RELIC_API_KEY).toBe('${{ secrets.NEW_RELIC_API_KEY }}');
+    const pr = parse(readFileSync(join(root, 'examples/workflows/runbook-pr.yml'), 'utf8')) as { on: Record<string, unknown>; permissions: Record<string, string> };
+    expect(Object.keys(pr.on)).toEqual(['pull_request']);
+    expect(pr.permissions['pull-requests']).toBe('write');
   });
 });
