@@ -1,4 +1,4 @@
-// Bench (npx tsx bench/ssh.ts [--sizes 1,10,50] [--runner transport] [--no-ansible]): the 10-task runbook on N aliases of a test
+// Bench (npx tsx bench/ssh.ts [--sizes 1,10,50] [--runner engine|transport] [--no-ansible]): the 10-task runbook on N aliases of a test
 // sshd, first and second apply, against the raw floor (10 `ssh true` per host over ControlMaster) and ansible.
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { createSshTransport } from '../src/transports/ssh.ts';
 import type { Host } from '../src/transports/types.ts';
 import { startSshd, type Sshd } from '../test/helpers/sshd.ts';
+import { engineRunner } from './ssh-engine.ts';
 import { PAYLOAD, runTenTasks, type RunStats } from './ssh-ops.ts';
 
 /** What a bench run drives. Swap `transportRunner` for one that goes through the executor. */
@@ -28,8 +29,8 @@ export const transportRunner: BenchRunner = {
   },
 };
 
-/** Runners by name (`--runner <name>`); add the executor-based one here. */
-export const runners = { transport: transportRunner } satisfies Record<string, BenchRunner>;
+/** Runners by name (`--runner <name>`): the transport alone, or the whole engine (`runbook apply`). */
+export const runners = { transport: transportRunner, engine: engineRunner } satisfies Record<string, BenchRunner>;
 
 const here = dirname(fileURLToPath(import.meta.url));
 const seconds = (ms: number): string => (ms / 1000).toFixed(2) + ' s';
@@ -138,7 +139,7 @@ async function main(): Promise<void> {
   const sizesAt = argv.indexOf('--sizes');
   const sizes = sizesAt >= 0 ? argv[sizesAt + 1]!.split(',').map(Number) : [1, 10, 50];
   const runnerAt = argv.indexOf('--runner');
-  const runnerName = runnerAt >= 0 ? argv[runnerAt + 1]! : 'transport';
+  const runnerName = runnerAt >= 0 ? argv[runnerAt + 1]! : 'engine';
   const runner: BenchRunner | undefined = (runners as Record<string, BenchRunner>)[runnerName];
   if (!runner) throw new Error(`unknown --runner ${runnerName} (have: ${Object.keys(runners).join(', ')})`);
   const withAnsible = !argv.includes('--no-ansible') && (await ansibleFound());
