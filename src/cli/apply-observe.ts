@@ -40,7 +40,10 @@ async function entityGuid(ng: NerdGraph | undefined, p: Prepared, accountId: num
   }
 }
 
-export async function setupObserve(p: Prepared, env: NodeJS.ProcessEnv, runId: string, user: string): Promise<Observe> {
+/** What the review gate proved, for the marker: commit, PR link and the evidence as changelog. */
+export type MarkerEvidence = { commit?: string; deepLink?: string; changelog?: string };
+
+export async function setupObserve(p: Prepared, env: NodeJS.ProcessEnv, runId: string, user: string, evidence: () => MarkerEvidence = () => ({})): Promise<Observe> {
   const ng = nerdGraphFromEnv(env);
   const accountId = p.env.newrelic.accountId ?? (env.NEW_RELIC_ACCOUNT_ID ? Number(env.NEW_RELIC_ACCOUNT_ID) : undefined);
   if (!ng && p.env.newrelic.required) throw new InputError(`environment ${p.env.name} sets newrelic.required, but NEW_RELIC_API_KEY is not set`);
@@ -48,13 +51,15 @@ export async function setupObserve(p: Prepared, env: NodeJS.ProcessEnv, runId: s
   if (!ng && nrqlCheck) throw new InputError([{ loc: p.runbook.health!.at, message: `health check '${nrqlCheck}' queries New Relic, but NEW_RELIC_API_KEY is not set` }]);
   const guid = await entityGuid(ng, p, accountId);
   const appliedAt = new Date();
-  const markers = ng && guid ? createMarkers(ng, {
-    entityGuid: guid, runId, user, version: String(runScope(p).version ?? runId),
+  const markerFor = (): ReturnType<typeof createMarkers> | undefined => ng && guid ? createMarkers(ng, {
+    entityGuid: guid, runId, user, version: String(runScope(p).version ?? runId), accountId, ...evidence(),
     description: `runbook apply ${p.runbook.name} on ${p.env.name}`, deploymentType: p.runbook.newrelic?.deploymentType,
   }) : undefined;
+  let markers: ReturnType<typeof createMarkers> | undefined;
   const skipped = !ng ? 'New Relic is not configured (NEW_RELIC_API_KEY unset)' : !guid ? 'the runbook has no newrelic.entity' : undefined;
   return {
     async start(sink) {
+      markers = markerFor();
       if (!markers) { sink.emit({ type: 'marker', kind: 'start', skipped }); return; }
       const m = await markers.start();
       sink.emit({ type: 'marker', kind: 'start', id: m.id, entityGuid: guid });

@@ -13,7 +13,7 @@ import { executeRun } from '../engine/run.ts';
 import { createTransport } from '../transports/index.ts';
 import type { Transport } from '../transports/types.ts';
 import { gateFiles, runGate, type GateResult } from './apply-gate.ts';
-import { setupObserve, type Observe } from './apply-observe.ts';
+import { setupObserve, type MarkerEvidence, type Observe } from './apply-observe.ts';
 import { parseForks, prepare, type CommonOpts, type Prepared } from './prepare.ts';
 import { planResume } from './resume.ts';
 import { createSession, runOpts, type Io, type Session } from './session.ts';
@@ -22,6 +22,15 @@ export type ApplyOpts = CommonOpts & { lockWait?: string; breakGlass?: string; r
 
 function operatorOf(io: Io): string {
   return io.env.GITHUB_ACTOR ?? userInfo().username;
+}
+
+function evidenceForMarker(e: GateResult['evidence'], commit: string | undefined): MarkerEvidence {
+  if (!e) return { commit };
+  const approvers = e.approvers.map((a) => `@${a.login}`).join(', ');
+  const changelog = [e.pr ? `PR #${e.pr.number} ${e.pr.title} (${e.pr.url})` : undefined, `approved by ${approvers || 'nobody'} at ${e.commit.slice(0, 12)}`,
+    ...Object.entries(e.blobs).map(([f, sha]) => `${f} ${sha.slice(0, 12)}`), e.breakGlass ? `BREAK-GLASS by ${e.breakGlass.operator}: ${e.breakGlass.reason}` : undefined]
+    .filter(Boolean).join('\n');
+  return { commit: e.commit, deepLink: e.pr?.url, changelog };
 }
 
 /** On a terminal, ask before changing anything unless --yes (CI and --json never prompt). */
@@ -34,8 +43,10 @@ async function confirm(p: Prepared, o: ApplyOpts): Promise<void> {
 }
 
 async function startRun(p: Prepared, o: ApplyOpts, io: Io, runId: string): Promise<{ s: Session; gate: GateResult; lock: Lock; observe: Observe }> {
-  const observe = await setupObserve(p, io.env, runId, operatorOf(io)); // may refuse (newrelic.required) before anything
-  const gate = await runGate(p, o, io);                                  // exit 3 when refused, before the lock
+  let gate: GateResult | undefined;
+  const evidence = (): MarkerEvidence => evidenceForMarker(gate?.evidence, gitInfo(gateFiles(p), io.cwd).commit);
+  const observe = await setupObserve(p, io.env, runId, operatorOf(io), evidence); // may refuse (newrelic.required) before anything
+  gate = await runGate(p, o, io);                                                  // exit 3 when refused, before the lock
   await confirm(p, o);
   const hosts = `${p.runbook.hosts}|${o.limit ?? ''}`;
   const waitMs = o.lockWait ? parseDuration(o.lockWait) : 0;
@@ -50,7 +61,7 @@ async function startRun(p: Prepared, o: ApplyOpts, io: Io, runId: string): Promi
     await lock.release();
     throw e;
   }
-  return { s, gate, lock, observe };
+  return { s, gate: gate!, lock, observe };
 }
 
 export async function applyCommand(runbookPath: string, o: ApplyOpts, io: Io): Promise<number> {
