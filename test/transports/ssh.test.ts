@@ -80,7 +80,7 @@ describe('exec', () => {
       const started = performance.now();
       const r = await t50.exec(many, { script: sh`sleep 1; echo $PPID` }, { signal });
       const wall = performance.now() - started;
-      expect(wall).toBeLessThan(5000); // serially this is 50 s
+      expect(wall).toBeLessThan(10_000); // serially this is 50 s
       const sessions = new Set(many.map((h) => value(r, h.name).stdout));
       expect(sessions.size).toBe(50);
     } finally {
