@@ -3,17 +3,17 @@
 // run id as groupId, and a marker that already exists for this run and kind is never re-sent.
 import { RunbookError } from '../errors.ts';
 import { Secret } from '../engine/secret.ts';
-import { createNerdGraph, type NerdGraph } from './nerdgraph.ts';
+import { backoff, createNerdGraph, NerdGraphError, type NerdGraph } from './nerdgraph.ts';
 
 export class EntityResolutionError extends RunbookError {
   constructor(message: string) { super(message, 2); }
 }
 
-export function nerdGraphFromEnv(env: NodeJS.ProcessEnv, fetchImpl?: typeof fetch): NerdGraph | undefined {
+export function nerdGraphFromEnv(env: NodeJS.ProcessEnv, fetchImpl?: typeof fetch, sleep?: (ms: number) => Promise<void>): NerdGraph | undefined {
   const key = env.NEW_RELIC_API_KEY;
   if (!key) return undefined;
   const region = env.NEW_RELIC_REGION?.toUpperCase() === 'EU' ? 'EU' : 'US';
-  return createNerdGraph({ apiKey: new Secret(key, 'NEW_RELIC_API_KEY'), region, url: env.NEW_RELIC_API_URL || undefined, fetch: fetchImpl });
+  return createNerdGraph({ apiKey: new Secret(key, 'NEW_RELIC_API_KEY'), region, url: env.NEW_RELIC_API_URL || undefined, fetch: fetchImpl, sleep });
 }
 
 const gqlString = (s: string): string => JSON.stringify(s).slice(1, -1).replace(/'/g, "\\'");
@@ -49,16 +49,28 @@ async function existing(ng: NerdGraph, o: MarkerOpts, kind: string): Promise<str
   return data.actor.account.nrql.results[0]?.deploymentId;
 }
 
+/** Look up, then create without blind retries: a create whose response was lost is found by the next lookup. */
 async function send(ng: NerdGraph, o: MarkerOpts, kind: string, text: string): Promise<{ id: string }> {
-  const found = await existing(ng, o, kind);
-  if (found) return { id: found };
+  for (let attempt = 0; ; attempt++) {
+    const found = await existing(ng, o, kind);
+    if (found) return { id: found };
+    try {
+      return await create(ng, o, kind, text);
+    } catch (e) {
+      if (!(e instanceof NerdGraphError) || !e.retryable || attempt >= 4) throw e;
+      await ng.sleep(backoff(attempt));
+    }
+  }
+}
+
+async function create(ng: NerdGraph, o: MarkerOpts, kind: string, text: string): Promise<{ id: string }> {
   const deployment = {
     entityGuid: o.entityGuid, version: o.version, groupId: o.runId, user: o.user, timestamp: (o.now ?? Date.now)(),
     description: `[${kind}] ${text}`.slice(0, 1000),
     ...(o.commit ? { commit: o.commit } : {}), ...(o.changelog ? { changelog: o.changelog.slice(0, 4000) } : {}),
     ...(o.deepLink ? { deepLink: o.deepLink } : {}), ...(o.deploymentType ? { deploymentType: o.deploymentType } : {}),
   };
-  const data = await ng.query<{ changeTrackingCreateDeployment: { deploymentId: string } }>(CREATE, { deployment });
+  const data = await ng.query<{ changeTrackingCreateDeployment: { deploymentId: string } }>(CREATE, { deployment }, { retries: 0 });
   return { id: data.changeTrackingCreateDeployment.deploymentId };
 }
 

@@ -15,8 +15,12 @@ export class NerdGraphError extends RunbookError {
 
 export interface NerdGraph {
   readonly url: string;
-  query<T>(doc: string, variables?: Record<string, unknown>): Promise<T>;
+  readonly sleep: (ms: number) => Promise<void>;
+  /** `retries: 0` for calls that are not safe to repeat blindly (a mutation whose response may be lost). */
+  query<T>(doc: string, variables?: Record<string, unknown>, opts?: { retries?: number }): Promise<T>;
 }
+
+export const backoff = (attempt: number): number => Math.min(8000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2);
 
 export type NerdGraphOpts = { apiKey: Secret; url?: string; region?: 'US' | 'EU'; fetch?: typeof fetch; maxRetries?: number;
   sleep?: (ms: number) => Promise<void>; timeoutMs?: number };
@@ -58,14 +62,15 @@ export function createNerdGraph(o: NerdGraphOpts): NerdGraph {
   const retries = o.maxRetries ?? 4;
   const wait = o.sleep ?? ((ms: number) => defaultSleep(ms));
   return {
-    url,
-    async query<T>(doc: string, variables?: Record<string, unknown>): Promise<T> {
+    url, sleep: wait,
+    async query<T>(doc: string, variables?: Record<string, unknown>, opts?: { retries?: number }): Promise<T> {
+      const limit = opts?.retries ?? retries;
       for (let attempt = 0; ; attempt++) {
         try {
           return await once<T>(o, url, doc, variables);
         } catch (e) {
-          if (!(e instanceof NerdGraphError) || !e.retryable || attempt >= retries) throw e;
-          await wait(Math.min(8000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2));
+          if (!(e instanceof NerdGraphError) || !e.retryable || attempt >= limit) throw e;
+          await wait(backoff(attempt));
         }
       }
     },
