@@ -57,10 +57,11 @@ function tempBeside(path: string): string {
 const call = <T>(f: (cb: (err: Error | undefined, v: T) => void) => void): Promise<T> =>
   new Promise((resolve, reject) => f((err, v) => (err ? reject(err) : resolve(v))));
 
-async function writeChunks(sftp: Ssh2Sftp, handle: Buffer, data: Buffer): Promise<void> {
+async function writeChunks(sftp: Ssh2Sftp, handle: Buffer, data: Buffer, signal: AbortSignal): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < data.length) {
+      signal.throwIfAborted();
       const at = next;
       next += CHUNK;
       await call<void>((cb) => sftp.write(handle, data, at, Math.min(CHUNK, data.length - at), at, cb));
@@ -76,11 +77,12 @@ async function sftpWrite(s: Session, file: PutFile, data: Buffer, mode: number, 
   try {
     const handle = await call<Buffer>((cb) => sftp.value.open(tmp, 'w', { mode: 0o600 }, cb));
     try {
-      await writeChunks(sftp.value, handle, data);
+      await writeChunks(sftp.value, handle, data, opts.signal);
       await call<void>((cb) => sftp.value.fchmod(handle, mode, cb));
     } finally {
       await call<void>((cb) => sftp.value.close(handle, cb)).catch(() => undefined);
     }
+    opts.signal.throwIfAborted(); // cut by a time limit: never rename a late file into place
     if (!chown) {
       await call<void>((cb) => sftp.value.ext_openssh_rename(tmp, file.path, cb));
       return okVoid;

@@ -7,7 +7,7 @@ import { connect, defaultKnownHosts, type ConnectSettings, type Connection } fro
 import { getFile, putFile } from './ssh-files.ts';
 import { KnownHosts } from './ssh-known-hosts.ts';
 import { HostLink } from './ssh-link.ts';
-import { eachHost, type Host, type HostOutcome, type Transport } from './types.ts';
+import { eachHost, type ExecOpts, type Host, type HostOutcome, type Transport } from './types.ts';
 
 export type SshOpts = {
   forks?: number;
@@ -84,6 +84,32 @@ class Pool {
   }
 }
 
+/** SFTP requests have no time limit or abort of their own: hold a whole put/get to the call's limit, and
+ *  cut it there (the work sees its signal aborted, stops sending and never renames a late file into place). */
+function bounded<T>(host: string, work: (signal: AbortSignal) => Promise<HostOutcome<T>>, opts: ExecOpts, signal: AbortSignal): Promise<HostOutcome<T>> {
+  const cut = new AbortController();
+  setMaxListeners(0, cut.signal);
+  return new Promise((resolve, reject) => {
+    const timer = opts.timeoutMs
+      ? setTimeout(() => {
+          const error = new TransportError('timeout', host, `file transfer did not finish within ${opts.timeoutMs} ms`);
+          resolve({ ok: false, error });
+          cut.abort(error);
+        }, opts.timeoutMs)
+      : undefined;
+    const onAbort = (): void => {
+      reject(signal.reason);
+      cut.abort(signal.reason);
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work(cut.signal).then(resolve, reject).finally(() => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    });
+  });
+}
+
 export function createSshTransport(opts: SshOpts): Transport {
   const forks = opts.forks ?? 50;
   const pool = new Pool({
@@ -114,8 +140,10 @@ export function createSshTransport(opts: SshOpts): Transport {
         const { code, stdout, stderr, ms, truncated } = r.value;
         return { ok: true, value: { code, stdout: stdout.toString(), stderr: stderr.toString(), ms, ...(truncated ? { truncated } : {}) } };
       }),
-    put: (hosts, file, execOpts) => perHost(hosts, execOpts.signal, (l, signal) => putFile(l, file, { ...execOpts, signal })),
-    get: (hosts, path, execOpts) => perHost(hosts, execOpts.signal, (l, signal) => getFile(l, path, { ...execOpts, signal })),
+    put: (hosts, file, execOpts) =>
+      perHost(hosts, execOpts.signal, (l, signal) => bounded(l.host, (cut) => putFile(l, file, { ...execOpts, signal: cut }), execOpts, signal)),
+    get: (hosts, path, execOpts) =>
+      perHost(hosts, execOpts.signal, (l, signal) => bounded(l.host, (cut) => getFile(l, path, { ...execOpts, signal: cut }), execOpts, signal)),
     close: () => pool.close(),
   };
 }

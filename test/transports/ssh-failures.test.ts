@@ -205,6 +205,24 @@ describe('failures after connecting', () => {
     }
   });
 
+  it('a file transfer past its time limit is a timeout; the next one on that host works', async () => {
+    const t = transport();
+    try {
+      const [h] = sshd.hosts(1);
+      await t.open([h!], signal);
+      const big = Buffer.alloc(40 * 1024 * 1024, 7);
+      const r = await t.put([h!], { path: `${sshd.dataDir}/slow.bin`, content: big }, { signal, timeoutMs: 60 });
+      expectKind(r.get(h!.name), 'timeout');
+      const ok = await t.put([h!], { path: `${sshd.dataDir}/small.txt`, content: 'fine' }, { signal, timeoutMs: 10_000 });
+      expect(ok.get(h!.name)).toEqual({ ok: true, value: undefined });
+      await new Promise((r) => setTimeout(r, 500));
+      const ls = await t.exec([h!], { script: sh`ls -A ${sshd.dataDir} | grep -c slow || true` }, { signal });
+      expect(ls.get(h!.name)).toMatchObject({ ok: true, value: { stdout: '0\n' } }); // neither the file nor its temp
+    } finally {
+      await t.close();
+    }
+  });
+
   it('a connection dropped mid-command fails that host (no hang); the other host goes on', async () => {
     const t = transport();
     try {
