@@ -4,7 +4,6 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applyCommand } from '../src/cli/apply.ts';
 import type { HostSummary } from '../src/engine/events.ts';
 import type { Host } from '../src/transports/types.ts';
 import type { Sshd } from '../test/helpers/sshd.ts';
@@ -45,6 +44,8 @@ function tally(jsonLines: string): RunStats {
 export const engineRunner = {
   name: 'runbook apply (engine, in-process), 10 tasks',
   async run(hosts: Host[], sshd: Sshd): Promise<RunStats> {
+    // Loaded on first use, so the transport-only runner's RSS does not include the whole CLI.
+    const { applyCommand } = await import('../src/cli/apply.ts');
     const work = await workspace(hosts, sshd);
     let out = '';
     let err = '';
