@@ -17,11 +17,12 @@ export function summarize(id: string, events: Stamped[]): RunRow {
   const end = events.find((e) => e.type === 'run_end');
   const gate = events.find((e) => e.type === 'gate');
   const marker = events.find((e) => e.type === 'marker' && e.id);
-  const pr = gate && gate.type === 'gate' ? (gate.evidence as { pr?: { number: number } } | undefined)?.pr?.number : undefined;
+  const evidence = gate?.type === 'gate' ? gate.evidence as { pr?: { number: number }; breakGlass?: unknown } | undefined : undefined;
+  const pr = evidence?.breakGlass ? 'BREAK-GLASS' : evidence?.pr?.number ? `#${evidence.pr.number}` : '';
   return {
     id, time: start?.time ?? events[0]?.time ?? '',
     runbook: start?.type === 'run_start' ? start.runbook : '?', env: start?.type === 'run_start' ? start.env : '?',
-    commit: start?.type === 'run_start' ? (start.commit ?? '').slice(0, 7) : '', pr: pr ? `#${pr}` : '',
+    commit: start?.type === 'run_start' ? (start.commit ?? '').slice(0, 7) : '', pr,
     operator: start?.type === 'run_start' ? start.operator : '',
     result: end?.type === 'run_end' ? (RESULT[end.exitCode] ?? `exit ${end.exitCode}`) : 'unfinished',
     exitCode: end?.type === 'run_end' ? end.exitCode : null, durationMs: end?.type === 'run_end' ? end.ms : null,

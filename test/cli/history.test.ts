@@ -37,6 +37,9 @@ function project(): string {
     { type: 'run_end', exitCode: 5, ms: 61_000, summary: {} },
   ]);
   journal(base, '20261103-100000-cccccc', [start('runbooks/install.yml', 'staging', 'carol')]);
+  journal(base, '20261031-100000-eeeeee', [start('runbooks/upgrade.yml', 'prod', 'erin'),
+    { type: 'gate', passed: true, evidence: { breakGlass: { operator: 'erin', reason: 'site down' } } },
+    { type: 'run_end', exitCode: 6, ms: 500, summary: {} }]);
   return base;
 }
 
@@ -46,7 +49,8 @@ describe('runbook history', () => {
     const c = capture(base);
     expect(historyCommand({ n: '20', json: true }, c.io)).toBe(0);
     const rows = c.out().trim().split('\n').map((l) => JSON.parse(l) as RunRow);
-    expect(rows.map((r) => r.id)).toEqual(['20261103-100000-cccccc', '20261102-100000-bbbbbb', '20261101-100000-aaaaaa']);
+    expect(rows.map((r) => r.id)).toEqual(['20261103-100000-cccccc', '20261102-100000-bbbbbb', '20261101-100000-aaaaaa', '20261031-100000-eeeeee']);
+    expect(rows[3]).toMatchObject({ pr: 'BREAK-GLASS', result: 'ROLLBACK FAILED', exitCode: 6, operator: 'erin' });
     expect(rows[2]).toMatchObject({ runbook: 'runbooks/upgrade.yml', env: 'prod', commit: '0123456', pr: '#42', operator: 'alice',
       result: 'success', exitCode: 0, durationMs: 12_345, marker: 'dep-1234' });
     expect(rows[1]).toMatchObject({ env: 'staging', operator: 'bob', result: 'rolled back', exitCode: 5, pr: '', marker: '', commit: '' });
