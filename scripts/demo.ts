@@ -3,7 +3,7 @@
 // 1. install the app on runtime 5; 2. plan the upgrade; 3. apply it WITHOUT the infrastructure
 // step (the 2021 mistake): login breaks, health catches it, rollback restores it (exit 5);
 // 4. apply it properly (exit 0); 5. apply again: nothing changes.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startNewRelicFake } from '../test/fakes/newrelic/index.ts';
@@ -13,16 +13,23 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = fileURLToPath(new URL('../bin/runbook.js', import.meta.url));
 const SCRATCH = '/tmp/runbook-demo';
 
-function step(title: string, args: string[], env: NodeJS.ProcessEnv, expect: number): void {
+/** Async on purpose: the load balancer and the New Relic fake run in this process and must keep answering. */
+async function step(title: string, args: string[], env: NodeJS.ProcessEnv, expect: number): Promise<void> {
   console.log(`\n\u001b[1m=== ${title}\u001b[0m\n$ runbook ${args.join(' ')}`);
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: 'inherit' });
-  if (r.status !== expect) {
-    console.error(`demo: expected exit ${expect}, got ${r.status}`);
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: 'inherit' });
+  const code = await new Promise<number | null>((r) => child.on('close', r));
+  if (code !== expect) {
+    console.error(`demo: expected exit ${expect}, got ${code}`);
     process.exitCode = 1;
   }
 }
 
+function stopApps(): void {
+  for (const h of ['web1', 'web2']) spawnSync('sh', [`${SCRATCH}/${h}/opt/webapp/appctl`, 'stop'], { stdio: 'ignore' });
+}
+
 async function main(): Promise<void> {
+  stopApps(); // a previous demo's apps
   rmSync(SCRATCH, { recursive: true, force: true });
   const lb = await startLoadBalancer([18081, 18082], 18080);
   const nr = await startNewRelicFake({ apiKey: 'demo-user-key', entities: [{ name: 'webapp-demo', guid: 'MXxBUE18QVBQTElDQVRJT058MQ', accountId: 1 }] });
@@ -30,17 +37,17 @@ async function main(): Promise<void> {
     RUNBOOK_SECRET_PROBE_PASSWORD: 'demo-probe-password', FORCE_COLOR: process.stdout.isTTY ? '1' : '' };
   const started = Date.now();
   try {
-    step('1. the app runs on runtime 5 (install)', ['apply', 'runbooks/install-app.yml', '-e', 'demo', '--yes'], env, 0);
-    step('2. plan the upgrade: a true dry run, nothing changes', ['plan', 'runbooks/upgrade-runtime.yml', '-e', 'demo'], env, 0);
-    step('3. the 2021 mistake: upgrade without the infrastructure step (--skip-tags infra)',
+    await step('1. the app runs on runtime 5 (install)', ['apply', 'runbooks/install-app.yml', '-e', 'demo', '--yes'], env, 0);
+    await step('2. plan the upgrade: a true dry run, nothing changes', ['plan', 'runbooks/upgrade-runtime.yml', '-e', 'demo'], env, 0);
+    await step('3. the 2021 mistake: upgrade without the infrastructure step (--skip-tags infra)',
       ['apply', 'runbooks/upgrade-runtime.yml', '-e', 'demo', '--yes', '--skip-tags', 'infra'], env, 5);
-    step('4. the upgrade as written: infrastructure steps included', ['apply', 'runbooks/upgrade-runtime.yml', '-e', 'demo', '--yes'], env, 0);
-    step('5. apply again: nothing changes', ['apply', 'runbooks/upgrade-runtime.yml', '-e', 'demo', '--yes'], env, 0);
+    await step('4. the upgrade as written: infrastructure steps included', ['apply', 'runbooks/upgrade-runtime.yml', '-e', 'demo', '--yes'], env, 0);
+    await step('5. apply again: nothing changes', ['apply', 'runbooks/upgrade-runtime.yml', '-e', 'demo', '--yes'], env, 0);
     console.log('\n\u001b[1m=== New Relic deployment markers recorded (local NerdGraph fake)\u001b[0m');
     for (const m of nr.markers) console.log(`  ${m.timestamp ? new Date(m.timestamp).toISOString() : ''}  ${m.groupId}  version ${m.version}  ${m.description ?? ''}`);
     console.log(`\ndemo finished in ${((Date.now() - started) / 1000).toFixed(1)}s; past runs: runbook history`);
   } finally {
-    for (const h of ['web1', 'web2']) spawnSync('sh', [`${SCRATCH}/${h}/opt/webapp/appctl`, 'stop'], { stdio: 'ignore' });
+    stopApps();
     await lb.stop();
     await nr.stop();
   }
