@@ -1,0 +1,104 @@
+// The flagship end to end over a real sshd: runbooks/upgrade-runtime.yml on 4 hosts, serial 2,
+// apps behind a load balancer, markers in the New Relic fake. (b) replays the 2021 outage (the
+// infrastructure step skipped): health catches it on batch 1, batch 2 is never touched, rollback
+// restores login, exit 5. (a) the honest upgrade: exit 0, then a second apply changes nothing.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Stamped } from '../../src/engine/events.ts';
+import { startLoadBalancer, type LoadBalancer } from '../../scripts/demo-lb.ts';
+import { startNewRelicFake, type NewRelicFake } from '../fakes/newrelic/index.ts';
+import { startSshd, TEST_USER, type Sshd } from '../helpers/sshd.ts';
+
+const REPO = resolve(import.meta.dirname, '../..');
+const BIN = join(REPO, 'bin/runbook.js');
+const RUNBOOKS = join(REPO, 'runbooks');
+const HOSTS = ['web-a', 'web-b', 'web-c', 'web-d'];
+const PORTS = [28181, 28182, 28183, 28184];
+
+let sshd: Sshd;
+let lb: LoadBalancer;
+let nr: NewRelicFake;
+let project: string;
+
+function environment(): string {
+  const hosts = HOSTS.map((h, i) => `      ${h}: ${JSON.stringify({ address: '127.0.0.1', port: sshd.port, user: TEST_USER,
+    vars: { root: join(sshd.dataDir, h), app_port: PORTS[i] } })}`);
+  return ['transport: ssh', 'vars:', `  runtime_source: demo`, `  public_url: ${lb.url}`, '  escalate: false', '  min_free_kb: 1024',
+    '  health_initial_delay: 300ms', '  health_interval: 400ms', 'groups:', '  web:', '    hosts:', ...hosts,
+    `ssh: ${JSON.stringify({ known_hosts: sshd.knownHosts, identity: sshd.identity })}`, ''].join('\n');
+}
+
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: project, env: { ...process.env, NO_COLOR: '1', NEW_RELIC_API_KEY: 'e2e-key',
+      NEW_RELIC_API_URL: nr.url, NEW_RELIC_ACCOUNT_ID: '1', RUNBOOK_SECRET_PROBE_PASSWORD: 'probe-pw', GITHUB_TOKEN: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    child.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+const journal = (): Stamped[] => {
+  const dir = join(project, '.runbook', 'runs');
+  const last = readdirSync(dir).sort().at(-1)!;
+  return readFileSync(join(dir, last), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Stamped);
+};
+const runtimeOf = (h: string): string => readlinkSync(join(sshd.dataDir, h, 'usr/share/dotnet-versions/current')).split('/').pop()!;
+const login = async (): Promise<number> => (await fetch(`${lb.url}/login`, { method: 'POST', body: 'user=e2e' })).status;
+
+beforeAll(async () => {
+  sshd = await startSshd();
+  lb = await startLoadBalancer(PORTS);
+  nr = await startNewRelicFake({ apiKey: 'e2e-key', entities: [{ name: 'webapp-staging', guid: 'E2E-GUID', accountId: 1 }] });
+  project = mkdtempSync(join(tmpdir(), 'rb-e2e-'));
+  mkdirSync(join(project, 'environments'));
+  writeFileSync(join(project, 'environments', 'staging.yml'), environment());
+  const install = await cli(['apply', join(RUNBOOKS, 'install-app.yml'), '-e', 'staging']);
+  expect(install.code, install.stdout + install.stderr).toBe(0);
+  expect(await login()).toBe(200);
+}, 120_000);
+
+afterAll(async () => {
+  for (const h of HOSTS) spawn('sh', [join(sshd.dataDir, h, 'opt/webapp/appctl'), 'stop']);
+  await lb?.stop();
+  await nr?.stop();
+  await sshd?.stop();
+});
+
+describe('upgrade-runtime.yml over ssh', () => {
+  it('(b) without the infrastructure step: batch 1 fails health, batch 2 untouched, rollback restores login, exit 5', async () => {
+    const r = await cli(['apply', join(RUNBOOKS, 'upgrade-runtime.yml'), '-e', 'staging', '--skip-tags', 'infra']);
+    expect(r.code, r.stdout + r.stderr).toBe(5);
+    const events = journal();
+    const touched = new Set(events.filter((e) => e.type === 'task_result').map((e) => (e as { host: string }).host));
+    expect([...touched].sort()).toEqual(['web-a', 'web-b']);
+    expect(HOSTS.map(runtimeOf)).toEqual(['5.0.17', '5.0.17', '5.0.17', '5.0.17']);
+    expect(await login()).toBe(200);
+    const outcome = nr.markers.filter((m) => m.groupId === events[0]!.run);
+    expect(outcome.map((m) => m.description?.split(']')[0])).toEqual(['[start', '[rolled_back']);
+    const bad = events.find((e) => e.type === 'task_result' && e.task === 'Point the runtime at the new version' && e.status === 'changed')!;
+    const restored = events.find((e) => e.type === 'health_result' && e.phase === 'after_rollback' && e.healthy)!;
+    const seconds = (Date.parse(restored.time) - Date.parse(bad.time)) / 1000;
+    console.log(`time from the bad change to restored login: ${seconds.toFixed(1)} s`);
+    expect(seconds).toBeLessThan(120);
+  }, 180_000);
+
+  it('(a) the honest upgrade on 4 hosts with serial 2: healthy, markers recorded, exit 0; a second apply changes nothing', async () => {
+    const r = await cli(['apply', join(RUNBOOKS, 'upgrade-runtime.yml'), '-e', 'staging']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(HOSTS.map(runtimeOf)).toEqual(['6.0.36', '6.0.36', '6.0.36', '6.0.36']);
+    const events = journal();
+    expect(events.filter((e) => e.type === 'batch_start').map((e) => (e as { hosts: string[] }).hosts)).toEqual([['web-a', 'web-b'], ['web-c', 'web-d']]);
+    expect(nr.markers.filter((m) => m.groupId === events[0]!.run).map((m) => m.description?.split(']')[0])).toEqual(['[start', '[success']);
+    expect(await login()).toBe(200);
+    const again = await cli(['apply', join(RUNBOOKS, 'upgrade-runtime.yml'), '-e', 'staging', '--json']);
+    expect(again.code).toBe(0);
+    const end = JSON.parse(again.stdout.trim().split('\n').at(-1)!) as { summary: Record<string, { changed: number }> };
+    expect(Object.values(end.summary).map((s) => s.changed)).toEqual([0, 0, 0, 0]);
+  }, 240_000);
+});
