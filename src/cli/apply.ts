@@ -13,6 +13,7 @@ import { executeRun } from '../engine/run.ts';
 import { createTransport } from '../transports/index.ts';
 import type { Transport } from '../transports/types.ts';
 import { gateFiles, runGate, type GateResult } from './apply-gate.ts';
+import { startAgent, type AgentReporter } from '../observe/agent.ts';
 import { setupObserve, type MarkerEvidence, type Observe } from './apply-observe.ts';
 import { parseForks, prepare, type CommonOpts, type Prepared } from './prepare.ts';
 import { planResume } from './resume.ts';
@@ -42,7 +43,7 @@ async function confirm(p: Prepared, o: ApplyOpts): Promise<void> {
   if (!/^y(es)?$/i.test(answer.trim())) throw new InterruptedError('not confirmed: nothing was changed');
 }
 
-async function startRun(p: Prepared, o: ApplyOpts, io: Io, runId: string): Promise<{ s: Session; gate: GateResult; lock: Lock; observe: Observe }> {
+async function startRun(p: Prepared, o: ApplyOpts, io: Io, runId: string, agent: AgentReporter | undefined): Promise<{ s: Session; gate: GateResult; lock: Lock; observe: Observe }> {
   let gate: GateResult | undefined;
   const evidence = (): MarkerEvidence => evidenceForMarker(gate?.evidence, gitInfo(gateFiles(p), io.cwd).commit);
   const observe = await setupObserve(p, io.env, runId, operatorOf(io), evidence); // may refuse (newrelic.required) before anything
@@ -56,7 +57,7 @@ async function startRun(p: Prepared, o: ApplyOpts, io: Io, runId: string): Promi
     : await acquireLock({ base: io.cwd, env: p.env.name, hosts, runId, waitMs, leaseMs });
   let s: Session;
   try {
-    s = createSession(io, o, 'apply', runId, io.cwd);
+    s = createSession(io, o, 'apply', runId, io.cwd, agent?.onEvent);
   } catch (e) {
     await lock.release();
     throw e;
@@ -69,7 +70,8 @@ export async function applyCommand(runbookPath: string, o: ApplyOpts, io: Io): P
   const runId = newRunId();
   const pinned = gitInfo(gateFiles(p), io.cwd);
   const resume = o.resume ? planResume(o.resume, p, pinned.blobs, io.cwd) : undefined;
-  const { s, gate, lock, observe } = await startRun(p, o, io, runId);
+  const agent = await startAgent(io.env);
+  const { s, gate, lock, observe } = await startRun(p, o, io, runId, agent);
   let transport: Transport | undefined;
   const info = gate.evidence ? { commit: gate.evidence.commit, blobs: gate.evidence.blobs } : pinned;
   const end = (exitCode: number, message: string, summary: Record<string, HostSummary> = {}): void => {
@@ -107,5 +109,6 @@ export async function applyCommand(runbookPath: string, o: ApplyOpts, io: Io): P
     await lock.release();
     s.journal?.close();
     s.dispose();
+    await agent?.shutdown();
   }
 }

@@ -29,8 +29,9 @@ export type Session = {
   dispose(): void;
 };
 
-export function createSession(io: Io, o: CommonOpts, command: 'plan' | 'apply', runId: string, journalBase?: string): Session {
-  const print = createPrinter({ json: o.json === true, color: useColor(o.color, io.out, io.env), verbose: o.verbose === true, command, out: io.out, err: io.err });
+export function createSession(io: Io, o: CommonOpts, command: 'plan' | 'apply', runId: string, journalBase?: string, listen?: (e: Stamped) => void): Session {
+  const printer = createPrinter({ json: o.json === true, color: useColor(o.color, io.out, io.env), verbose: o.verbose === true, command, out: io.out, err: io.err });
+  const print = listen ? (e: Stamped): void => { printer(e); listen(e); } : printer;
   const stamp = (e: RunEvent): Stamped => ({ run: runId, time: new Date().toISOString(), ...e }) as Stamped;
   const journal = journalBase !== undefined ? new Journal(journalBase, runId, print) : undefined;
   const sink: EventSink = journal ?? { emit: (e) => print(stamp(e)) };
