@@ -61,8 +61,14 @@ export async function setupObserve(p: Prepared, env: NodeJS.ProcessEnv, runId: s
     async start(sink) {
       markers = markerFor();
       if (!markers) { sink.emit({ type: 'marker', kind: 'start', skipped }); return; }
-      const m = await markers.start();
-      sink.emit({ type: 'marker', kind: 'start', id: m.id, entityGuid: guid });
+      try {
+        const m = await markers.start();
+        sink.emit({ type: 'marker', kind: 'start', id: m.id, entityGuid: guid });
+      } catch (e) {
+        // New Relic being down must not block a deploy unless the environment says markers are required
+        if (p.env.newrelic.required) throw e;
+        sink.emit({ type: 'warning', message: `could not record the start marker (continuing): ${(e as Error).message}` });
+      }
     },
     async outcome(sink, outcome, message) {
       if (!markers) return;
