@@ -1,7 +1,7 @@
 // `plan --comment`: where the comment goes (repository, PR number) and create-then-update of one
 // comment per runbook and environment against the GitHub fake (test/fakes/github).
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -120,6 +120,13 @@ describe('runbook plan --comment and --format markdown (the real CLI)', () => {
     expect(r.stderr).toMatch(/PLAN runbooks\/write\.yml on dev/);
     expect(r.stdout).not.toMatch(/PLAN runbooks/);
     expect(readdirSync(join(dir, 'out'))).toEqual([]);
+    expect(r.stdout).toContain('Not required: dev is not a protected environment.');
+    writeFileSync(join(dir, 'environments', 'dev.yml'), `protected: true\n${readFileSync(join(dir, 'environments', 'dev.yml'), 'utf8')}`);
+    const prot = await cli(dir, ['plan', 'runbooks/write.yml', '-e', 'dev', '--format', 'markdown'], { GITHUB_TOKEN: '', GH_TOKEN: '' });
+    expect(prot.status).toBe(0);
+    expect(prot.stdout).toContain('**protected** (apply needs the review gate)');
+    expect(prot.stdout).toContain('gate: not evaluated (no GITHUB_TOKEN or GH_TOKEN).');
+    expect(prot.stdout).toContain('- warning: runbooks/write.yml: runs on protected environment dev without rollback: and health:');
     expect((await cli(dir, ['plan', 'runbooks/write.yml', '-e', 'dev', '--format', 'html'])).status).toBe(2);
     expect((await cli(dir, ['plan', 'runbooks/write.yml', '-e', 'dev', '--format', 'markdown', '--json'])).status).toBe(2);
   });
