@@ -8,8 +8,7 @@ const AUTH = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/a
 const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
 const hmac = (key: string | Buffer, data: string): Buffer => createHmac('sha256', key).update(data).digest();
 
-export type SigRequest = { method: string; url: string; headers: IncomingHttpHeaders; body: Buffer };
-export type SigCheck = { ok: true; accessKeyId: string } | { ok: false; status: number; type: string; message: string };
+export type Credentials = { readonly accessKeyId: string; readonly secretAccessKey: string };
 
 function canonicalQuery(query: string): string {
   if (!query) return '';
@@ -27,34 +26,25 @@ function canonicalHeaders(headers: IncomingHttpHeaders, names: string[]): string
   return out;
 }
 
-/** Verify a request against the secrets the emulator knows (by access key id), for service `ssm` in `region`. */
-export function verifySigV4(req: SigRequest, secrets: ReadonlyMap<string, string>, region: string): SigCheck {
-  const m = AUTH.exec(String(req.headers.authorization ?? ''));
-  if (!m) return { ok: false, status: 403, type: 'MissingAuthenticationTokenException', message: 'Request is missing a valid SigV4 Authorization header' };
-  const [, keyId, date, reqRegion, service, signed, signature] = m as unknown as string[];
-  const secret = secrets.get(keyId!);
-  if (!secret) return { ok: false, status: 400, type: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' };
-  if (service !== 'ssm' || reqRegion !== region) {
-    return { ok: false, status: 403, type: 'InvalidSignatureException', message: `Credential should be scoped to ${region}/ssm, not ${reqRegion}/${service}` };
-  }
-  const amzDate = String(req.headers['x-amz-date'] ?? '');
+/** Recompute the SigV4 signature of a request (service `ssm`) with the known secret; undefined when it matches,
+ *  else why not. `url` is the request path with its query string. */
+export function verifySigV4(method: string, url: string, headers: IncomingHttpHeaders, body: Buffer, creds: Credentials): string | undefined {
+  const m = AUTH.exec(String(headers.authorization ?? ''));
+  if (!m) return 'request is missing a valid AWS4-HMAC-SHA256 Authorization header';
+  const [, keyId, date, region, service, signed, signature] = m as unknown as string[];
+  if (keyId !== creds.accessKeyId) return 'The security token included in the request is invalid.';
+  if (service !== 'ssm') return `credential scope names service ${service}, not ssm`;
+  const amzDate = String(headers['x-amz-date'] ?? '');
   const names = signed!.split(';');
-  const headers = canonicalHeaders(req.headers, names);
-  if (!amzDate.startsWith(date!) || !names.includes('host') || headers === undefined) {
-    return { ok: false, status: 403, type: 'IncompleteSignatureException', message: 'x-amz-date or a signed header is missing' };
-  }
-  const [path = '/', query = ''] = req.url.split('?');
-  const payload = String(req.headers['x-amz-content-sha256'] ?? sha256(req.body));
-  if (payload !== 'UNSIGNED-PAYLOAD' && payload !== sha256(req.body)) {
-    return { ok: false, status: 400, type: 'InvalidSignatureException', message: 'x-amz-content-sha256 does not match the body' };
-  }
-  const canonical = [req.method, path, canonicalQuery(query), headers, signed, payload].join('\n');
-  const scope = `${date}/${reqRegion}/${service}/aws4_request`;
-  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n');
-  const key = hmac(hmac(hmac(hmac(`AWS4${secret}`, date!), reqRegion!), service!), 'aws4_request');
+  const canon = canonicalHeaders(headers, names);
+  if (!amzDate.startsWith(date!) || !names.includes('host') || canon === undefined) return 'x-amz-date, host or a signed header is missing';
+  const [path = '/', query = ''] = url.split('?');
+  const payload = String(headers['x-amz-content-sha256'] ?? sha256(body));
+  if (payload !== 'UNSIGNED-PAYLOAD' && payload !== sha256(body)) return 'x-amz-content-sha256 does not match the body';
+  const canonical = [method, path, canonicalQuery(query), canon, signed, payload].join('\n');
+  const toSign = ['AWS4-HMAC-SHA256', amzDate, `${date}/${region}/${service}/aws4_request`, sha256(canonical)].join('\n');
+  const key = hmac(hmac(hmac(hmac(`AWS4${creds.secretAccessKey}`, date!), region!), service!), 'aws4_request');
   const expected = Buffer.from(hmac(key, toSign).toString('hex'));
-  if (!timingSafeEqual(expected, Buffer.from(signature!))) {
-    return { ok: false, status: 403, type: 'InvalidSignatureException', message: 'The request signature we calculated does not match the signature you provided.' };
-  }
-  return { ok: true, accessKeyId: keyId! };
+  if (!timingSafeEqual(expected, Buffer.from(signature!))) return 'The request signature we calculated does not match the signature you provided.';
+  return undefined;
 }
