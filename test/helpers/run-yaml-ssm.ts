@@ -1,0 +1,45 @@
+// Runs a runbook text through the real engine on a given transport (the ssm one, against the emulator):
+// like run-yaml.ts, but the environment says `transport: ssm` and the hosts are emulated instances.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Batcher } from '../../src/engine/batcher.ts';
+import type { RunEvent } from '../../src/engine/events.ts';
+import { loadRunbook } from '../../src/engine/loader.ts';
+import type { Environment } from '../../src/engine/model.ts';
+import { executeRun, type RunResult } from '../../src/engine/run.ts';
+import type { Host, Transport } from '../../src/transports/types.ts';
+
+export type RunOnOpts = { transport: Transport; hosts: Host[]; mode?: 'plan' | 'apply'; files?: Record<string, string>; forks?: number; dir?: string };
+export type RunOnResult = RunResult & { events: RunEvent[]; dir: string; results(task: string): Extract<RunEvent, { type: 'task_result' }>[] };
+
+export function ssmEnv(dir: string, hosts: readonly Host[]): Environment {
+  const at = { file: 'env.yml', line: 1, col: 1 };
+  return {
+    name: 'test', file: join(dir, 'env.yml'), source: '', protected: false, transport: 'ssm', vars: {},
+    hosts: hosts.map((h) => ({ ...h, groups: ['web'], at })), groups: { web: hosts.map((h) => h.name) },
+    ssh: { hostKeyPolicy: 'strict' }, ssm: { region: process.env.AWS_REGION }, gate: { approvals: 1, require: 'merged', breakGlass: false },
+    newrelic: { required: false }, requireRollback: false, lock: { backend: 'file' }, at,
+  };
+}
+
+/** Apply (or plan) `yaml` on `hosts` over `transport`; the transport is left open for the caller to reuse. */
+export async function runYamlOn(yaml: string, o: RunOnOpts): Promise<RunOnResult> {
+  const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'rb-ssm-run-'));
+  for (const [name, text] of Object.entries(o.files ?? {})) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  const file = join(dir, 'runbook.yml');
+  writeFileSync(file, yaml);
+  const runbook = await loadRunbook(file);
+  const events: RunEvent[] = [];
+  const r = await executeRun({
+    mode: o.mode ?? 'apply', runbook, env: ssmEnv(dir, o.hosts), transport: o.transport, batcher: new Batcher(o.transport),
+    forks: o.forks ?? 50, tags: [], skipTags: [], extraVars: {}, secrets: {},
+    sink: { emit: (e) => events.push(e) }, stop: new AbortController().signal, kill: new AbortController().signal,
+    verbose: false, reads: new Set(),
+  }, o.hosts);
+  const results = (task: string) => events.filter((e): e is Extract<RunEvent, { type: 'task_result' }> => e.type === 'task_result' && e.task === task);
+  return { ...r, events, dir, results };
+}
