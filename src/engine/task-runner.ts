@@ -128,8 +128,24 @@ async function iteration(o: RunOpts, h: HostState, t: TaskSpec, extra: Record<st
   }
 }
 
-/** Run a task (with when and loop) on one host and return what happened. */
+/** Run a task (with when and loop) on one host and return what happened. `timeout:` is enforced
+ * here whatever the transport does, so a host that hangs fails alone and the run goes on. */
 export async function runTaskOnHost(o: RunOpts, h: HostState, t: TaskSpec): Promise<Outcome> {
+  if (!t.timeout) return runUnbounded(o, h, t);
+  const ms = parseDuration(t.timeout);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<Outcome>((resolve) => {
+    timer = setTimeout(() => resolve({ status: 'failed', msg: `timed out after ${t.timeout} (the command may still be running on ${h.host.name})`,
+      result: { failed: true, changed: false, timed_out: true } }), ms + 250);
+  });
+  try {
+    return await Promise.race([runUnbounded(o, h, t), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function runUnbounded(o: RunOpts, h: HostState, t: TaskSpec): Promise<Outcome> {
   try {
     const scope = hostScope(o, h, { ...t.vars });
     const whens = t.when === undefined ? [] : Array.isArray(t.when) ? t.when : [t.when];
