@@ -1,23 +1,39 @@
-// Template filters and tests: an explicit registry (`{ upper, lower, ... } satisfies Record<...>`).
-// Every filter keeps a Secret a Secret; `default` and `is defined` are the only ones that see Undef.
-import { basename, dirname } from 'node:path';
+// Template filters and tests: explicit registries checked with `satisfies`. Every filter keeps a
+// Secret a Secret (and never puts its value in an error); `default` is the only filter that sees Undef.
+import { posix } from 'node:path';
 import { quote } from './script.ts';
 import { Secret } from './secret.ts';
 import { TemplateError } from './expr.ts';
-import { defined, reveal, taint, toText, truthy, Undef } from './template-values.ts';
+import { defined, equal, hasSecret, reveal, taint, toText, truthy, typeName, Undef } from './template-values.ts';
 
-type Filter = (v: unknown, args: unknown[], at: number) => unknown;
+export type Filter = (v: unknown, args: unknown[], at: number) => unknown;
 
-/** Most filters need a defined value; the Secret-ness of the input carries over to the output. */
+/** A filter over a defined, revealed value; the result is secret when the input or an argument was. */
 const strict = (f: (v: unknown, args: unknown[], at: number) => unknown): Filter => (v, args, at) => {
   const d = defined(v);
-  return taint(f(reveal(d), args.map(reveal), at), d);
+  return taint(f(reveal(d), args.map(reveal), at), d, ...args);
 };
 const text = (f: (s: string, args: unknown[], at: number) => unknown): Filter => strict((v, a, at) => f(toText(v), a, at));
+const sized = (name: string, f: (v: string | unknown[], args: unknown[], at: number) => unknown): Filter => strict((v, a, at) => {
+  if (typeof v === 'string' || Array.isArray(v)) return f(v, a, at);
+  throw new TemplateError(`${name}: needs a string or a list, got ${typeName(v)}`, at);
+});
 
-function toInt(v: unknown, args: unknown[]): number {
-  const n = typeof v === 'number' ? Math.trunc(v) : parseInt(String(v).trim(), 10);
-  return Number.isNaN(n) ? Number(args[0] ?? 0) : n;
+const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+function toInt(v: unknown, [fallback = 0, base = 10]: unknown[]): unknown {
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'number') return Number.isFinite(v) ? Math.trunc(v) : fallback;
+  const s = toText(v).trim();
+  if (Number(base) === 10) return NUMBER.test(s) ? Math.trunc(Number(s)) : fallback;
+  const n = parseInt(s.replace(/^0[xob]/i, ''), Number(base));
+  return Number.isNaN(n) ? fallback : n;
+}
+
+function toFloat(v: unknown, [fallback = 0]: unknown[]): unknown {
+  if (typeof v === 'number' || typeof v === 'boolean') return Number(v);
+  const s = toText(v).trim();
+  return NUMBER.test(s) ? Number(s) : fallback;
 }
 
 function toBool(v: unknown): boolean {
@@ -25,21 +41,27 @@ function toBool(v: unknown): boolean {
   return truthy(v);
 }
 
-function regexReplace(s: string, args: unknown[], at: number): string {
-  let re: RegExp;
+/** Python-style pattern and replacement (`\1`, `(?P<n>...)`) on JavaScript RegExp; errors never echo a secret. */
+function regex(pattern: unknown, flags: string, at: number, name: string): RegExp {
+  const p = toText(pattern).replace(/\(\?P</g, '(?<').replace(/\(\?P=(\w+)\)/g, '\\k<$1>');
   try {
-    re = new RegExp(String(args[0] ?? ''), 'g');
+    return new RegExp(p, flags);
   } catch (e) {
-    throw new TemplateError(`regex_replace: invalid pattern: ${(e as Error).message}`, at);
+    throw new TemplateError(`${name}: invalid pattern${pattern instanceof Secret ? '' : `: ${(e as Error).message}`}`, at);
   }
-  return s.replace(re, String(args[1] ?? '').replace(/\\(\d)/g, '$$$1'));
+}
+
+function regexReplace(s: string, [pattern, replacement = '', ignorecase, multiline]: unknown[], at: number): string {
+  const re = regex(pattern, `g${truthy(ignorecase) ? 'i' : ''}${truthy(multiline) ? 'm' : ''}`, at, 'regex_replace');
+  const r = toText(replacement).replace(/\$/g, '$$$$').replace(/\\g<(\w+)>/g, '$$<$1>').replace(/\\(\d+)/g, '$$$1');
+  return s.replace(re, r);
 }
 
 function fromJson(s: string, _a: unknown[], at: number): unknown {
   try {
     return JSON.parse(s);
   } catch {
-    throw new TemplateError('from_json: not valid JSON', at);
+    throw new TemplateError('from_json: not valid JSON', at); // JSON.parse's message quotes the input
   }
 }
 
@@ -48,58 +70,70 @@ function b64decode(s: string, _a: unknown[], at: number): string {
   return Buffer.from(s, 'base64').toString('utf8');
 }
 
-const fallback: Filter = (v, args) => (v instanceof Undef || v === null || (args[1] === true && !truthy(v)) ? args[0] ?? '' : v);
+const json = (v: unknown, indent?: number): string => JSON.stringify(v ?? null, (_k, x: unknown) => (x instanceof Secret ? x.reveal() : x), indent);
 
-export const filters: Readonly<Record<string, Filter>> = {
+const fallback: Filter = (v, [value = '', boolean]) => (v instanceof Undef || (truthy(boolean) && !truthy(v)) ? value : v);
+
+function at0(v: string | unknown[], i: number, at: number, name: string): unknown {
+  return v.length ? v[i < 0 ? v.length + i : i] : new Undef(`${name}: the ${typeof v === 'string' ? 'string' : 'list'} is empty`, at);
+}
+
+export const filters = {
   default: fallback,
   d: fallback,
   upper: text((s) => s.toUpperCase()),
   lower: text((s) => s.toLowerCase()),
   trim: text((s) => s.trim()),
   string: text((s) => s),
-  length: strict((v) => (Array.isArray(v) || typeof v === 'string' ? v.length : v && typeof v === 'object' ? Object.keys(v).length : 0)),
-  count: strict((v) => (Array.isArray(v) || typeof v === 'string' ? v.length : 0)),
-  first: strict((v) => (Array.isArray(v) || typeof v === 'string' ? v[0] : undefined)),
-  last: strict((v) => (Array.isArray(v) || typeof v === 'string' ? v[v.length - 1] : undefined)),
-  join: strict((v, a) => (Array.isArray(v) ? v.map(toText).join(String(a[0] ?? '')) : toText(v))),
-  split: text((s, a) => (a[0] === undefined ? s.split(/\s+/).filter(Boolean) : s.split(String(a[0])))),
-  replace: text((s, a) => s.split(String(a[0] ?? '')).join(String(a[1] ?? ''))),
-  to_json: strict((v) => JSON.stringify(v)),
-  to_nice_json: strict((v) => JSON.stringify(v, null, 2)),
+  length: strict((v, _a, at) => {
+    if (typeof v === 'string' || Array.isArray(v)) return v.length;
+    if (v && typeof v === 'object') return Object.keys(v).length;
+    throw new TemplateError(`length: ${typeName(v)} has no length`, at);
+  }),
+  first: sized('first', (v, _a, at) => at0(v, 0, at, 'first')),
+  last: sized('last', (v, _a, at) => at0(v, -1, at, 'last')),
+  join: sized('join', (v, [sep = '']) => [...v].map(toText).join(toText(sep))),
+  split: text((s, [sep]) => (sep === undefined || sep === null ? s.split(/\s+/).filter(Boolean) : s.split(toText(sep)))),
+  replace: text((s, [from = '', to = '']) => s.split(toText(from)).join(toText(to))),
+  to_json: strict((v) => json(v)),
+  to_nice_json: strict((v) => json(v, 2)),
   from_json: text(fromJson),
   b64encode: text((s) => Buffer.from(s, 'utf8').toString('base64')),
   b64decode: text(b64decode),
   int: strict(toInt),
-  float: strict((v) => Number(v) || 0),
+  float: strict(toFloat),
   bool: strict(toBool),
-  abs: strict((v) => Math.abs(Number(v))),
+  abs: strict((v, _a, at) => {
+    if (typeof v !== 'number') throw new TemplateError(`abs: needs a number, got ${typeName(v)}`, at);
+    return Math.abs(v);
+  }),
   regex_replace: text(regexReplace),
-  regex_search: text((s, a) => new RegExp(String(a[0] ?? '')).exec(s)?.[0] ?? null),
-  basename: text((s) => basename(s)),
-  dirname: text((s) => dirname(s)),
+  regex_search: text((s, [p], at) => regex(p, '', at, 'regex_search').exec(s)?.[0] ?? null),
+  basename: text((s) => posix.basename(s)),
+  dirname: text((s) => posix.dirname(s)),
   quote: text((s) => quote(s)),
-  raw: (v) => defined(v),
-  list: strict((v) => (Array.isArray(v) ? v : v && typeof v === 'object' ? Object.values(v) : [v])),
-  unique: strict((v) => (Array.isArray(v) ? [...new Set(v.map((x) => JSON.stringify(x)))].map((x) => JSON.parse(x) as unknown) : v)),
-  sort: strict((v) => (Array.isArray(v) ? [...v].sort() : v)),
-  min: strict((v) => (Array.isArray(v) ? Math.min(...v.map(Number)) : v)),
-  max: strict((v) => (Array.isArray(v) ? Math.max(...v.map(Number)) : v)),
-};
+  raw: (v) => defined(v), // identity here; renderShell splices a value whose last filter is raw verbatim
+  list: strict((v) => (Array.isArray(v) ? v : typeof v === 'string' ? [...v] : v && typeof v === 'object' ? Object.keys(v) : [v])),
+  unique: sized('unique', (v) => [...v].filter((x, i, all) => all.findIndex((y) => equal(x, y)) === i)),
+  sort: sized('sort', (v) => [...v].sort((a, b) => (typeof a === 'number' && typeof b === 'number' ? a - b : toText(a) < toText(b) ? -1 : toText(a) > toText(b) ? 1 : 0))),
+  min: sized('min', (v) => [...v].reduce((m, x) => (m === undefined || (x as number) < (m as number) ? x : m), undefined)),
+  max: sized('max', (v) => [...v].reduce((m, x) => (m === undefined || (x as number) > (m as number) ? x : m), undefined)),
+} satisfies Record<string, Filter>;
 
-export const tests: Readonly<Record<string, (v: unknown) => boolean>> = {
+const isMapping = (v: unknown): boolean => !!v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Undef) && !(v instanceof Secret);
+
+export const tests = {
   defined: (v: unknown) => !(v instanceof Undef),
   undefined: (v: unknown) => v instanceof Undef,
   none: (v: unknown) => v === null,
   string: (v: unknown) => typeof v === 'string' || v instanceof Secret,
   number: (v: unknown) => typeof v === 'number',
-  mapping: (v: unknown) => !!v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Undef) && !(v instanceof Secret),
+  mapping: isMapping,
   sequence: (v: unknown) => Array.isArray(v) || typeof v === 'string',
-  iterable: (v: unknown) => Array.isArray(v) || typeof v === 'string',
+  iterable: (v: unknown) => Array.isArray(v) || typeof v === 'string' || isMapping(v),
   true: (v: unknown) => v === true,
   false: (v: unknown) => v === false,
   truthy: (v: unknown) => truthy(v),
   falsy: (v: unknown) => !truthy(v),
-};
-
-export const isFilter = (name: string): boolean => Object.prototype.hasOwnProperty.call(filters, name);
-export type { Filter };
+  secret: (v: unknown) => hasSecret(v),
+} satisfies Record<string, (v: unknown) => boolean>;

@@ -1,5 +1,5 @@
 // Values of the template language: Undef (a missing name, an error only when used), truthiness,
-// text conversion, and Secret propagation. Shared by template.ts and template-filters.ts.
+// equality, text conversion, and Secret propagation (anything computed from a Secret stays one).
 import { Secret } from './secret.ts';
 import { TemplateError } from './expr.ts';
 
@@ -9,27 +9,70 @@ export class Undef {
 }
 
 export const reveal = (v: unknown): unknown => (v instanceof Secret ? v.reveal() : v);
-const anySecret = (...vs: unknown[]): boolean => vs.some((v) => v instanceof Secret);
-export const taint = (result: unknown, ...inputs: unknown[]): unknown => (anySecret(...inputs) && typeof result !== 'boolean' ? new Secret(String(result)) : result);
 
-function fail(u: Undef): never {
-  throw new TemplateError(u.what, u.at);
+const isPlain = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !(v instanceof Secret) && !(v instanceof Undef);
+
+/** Whether a value is, or contains (in lists and dicts), a Secret. */
+export function hasSecret(v: unknown, depth = 0): boolean {
+  if (v instanceof Secret) return true;
+  if (depth > 100) return false;
+  if (Array.isArray(v)) return v.some((x) => hasSecret(x, depth + 1));
+  if (isPlain(v)) return Object.values(v).some((x) => hasSecret(x, depth + 1));
+  return false;
 }
-export const defined = (v: unknown): unknown => (v instanceof Undef ? fail(v) : v);
 
+/** Make a computed value secret: text and numbers become Secrets, lists and dicts secret inside. */
+function secretOf(v: unknown): unknown {
+  if (typeof v === 'string' || typeof v === 'number') return new Secret(String(v));
+  if (Array.isArray(v)) return v.map(secretOf);
+  if (isPlain(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, secretOf(x)]));
+  return v; // booleans and none: a test result may be shown (`when: token is defined`)
+}
+
+/** The result of an operation on `inputs`: secret if any input held a Secret. */
+export const taint = (result: unknown, ...inputs: unknown[]): unknown => (inputs.some((v) => hasSecret(v)) && !hasSecret(result) ? secretOf(result) : result);
+
+export function defined(v: unknown): unknown {
+  if (v instanceof Undef) throw new TemplateError(v.what, v.at);
+  return v;
+}
+
+/** Jinja truthiness: undefined, none, false, 0, '' and empty lists and dicts are false. */
 export function truthy(v: unknown): boolean {
   const x = reveal(v);
-  if (x instanceof Undef) return false;
+  if (x instanceof Undef || x === null || x === undefined) return false;
   if (Array.isArray(x)) return x.length > 0;
-  if (x && typeof x === 'object') return Object.keys(x).length > 0;
+  if (typeof x === 'object') return Object.keys(x).length > 0;
   return Boolean(x);
 }
 
-/** How a value prints inside text. */
+/** Deep equality over revealed values (a Secret equals its text). */
+export function equal(a: unknown, b: unknown, depth = 0): boolean {
+  const x = reveal(a);
+  const y = reveal(b);
+  if (x === y) return true;
+  if (depth > 100 || !x || !y || typeof x !== 'object' || typeof y !== 'object') return false;
+  if (Array.isArray(x) || Array.isArray(y)) {
+    return Array.isArray(x) && Array.isArray(y) && x.length === y.length && x.every((v, i) => equal(v, y[i], depth + 1));
+  }
+  const kx = Object.keys(x);
+  const ky = new Set(Object.keys(y));
+  return kx.length === ky.size && kx.every((k) => ky.has(k) && equal((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k], depth + 1));
+}
+
+/** How a value prints inside text, with the real value of any Secret (callers keep the result secret). */
 export function toText(v: unknown): string {
   if (v instanceof Secret) return v.reveal();
   if (v === null || v === undefined) return '';
-  if (typeof v === 'object') return JSON.stringify(v, (_k, x) => (x instanceof Secret ? x.reveal() : x));
+  if (typeof v === 'object') return JSON.stringify(v, (_k, x: unknown) => (x instanceof Secret ? x.reveal() : x));
   return String(v);
 }
 
+/** Jinja-style type name for messages: 'dict object', 'list object', ... (never the value). */
+export function typeName(v: unknown): string {
+  if (v instanceof Secret) return 'secret';
+  if (v === null || v === undefined) return 'NoneType';
+  if (Array.isArray(v)) return 'list object';
+  if (typeof v === 'object') return 'dict object';
+  return typeof v === 'string' ? 'str' : typeof v === 'number' ? (Number.isInteger(v) ? 'int' : 'float') : typeof v === 'boolean' ? 'bool' : typeof v;
+}

@@ -1,122 +1,21 @@
-// Templates: `{{ expr }}` inside strings, evaluated over a scope with filters and tests (a Jinja
-// subset; no JavaScript eval). Secrets stay Secret through every operation; renderShell quotes
-// every interpolated value for POSIX sh unless the expression ends in `| raw`.
+// Templates: `{{ expr }}` inside strings, evaluated over a scope (a Jinja subset; no JavaScript
+// eval). Secrets stay Secret through every operation; renderShell quotes every interpolated value
+// for POSIX sh unless its last filter is `raw` (or `quote`, which already quoted it).
 import { Script, quote } from './script.ts';
 import { Secret } from './secret.ts';
-import { namesOf, parseExpr, TemplateError, type Node } from './expr.ts';
-import { filters, tests } from './template-filters.ts';
-import { defined, reveal, taint, toText, truthy, Undef } from './template-values.ts';
+import { children, memo, parseExpr, TemplateError, type Node } from './expr.ts';
+import { checkNames, evalNode, type Scope } from './template-eval.ts';
+import { defined, hasSecret, toText, truthy, Undef } from './template-values.ts';
 
-export { toText, truthy, Undef };
+export { TemplateError, toText, truthy, Undef, type Scope };
 
-export { TemplateError };
-export type Scope = Readonly<Record<string, unknown>>;
+/** A rendered string longer than this is an error (a runaway template, not a config file). */
+export const MAX_RENDERED = 50 * 1024 * 1024;
 
-const MAX_OUTPUT = 50 * 1024 * 1024;
+type Segment = { text: string } | { expr: string; at: number; node: Node };
 
-function lookup(obj: unknown, key: string | number, at: number, label: string): unknown {
-  const o = reveal(obj);
-  if (o instanceof Undef) return o;
-  if (o !== null && o !== undefined && (typeof o === 'object' || typeof o === 'string')) {
-    if (Array.isArray(o) || typeof o === 'string') {
-      const i = Number(key);
-      if (Number.isInteger(i)) { const v = o[i < 0 ? o.length + i : i]; return v === undefined ? new Undef(`index ${key} out of range`, at) : v; }
-      if (key === 'length') return o.length;
-    } else if (Object.prototype.hasOwnProperty.call(o, key) || key in (o as object)) {
-      const v = (o as Record<string, unknown>)[key];
-      if (v !== undefined) return v;
-    }
-  }
-  return new Undef(`'${label}' has no attribute '${key}'`, at);
-}
-
-function compare(op: string, a: unknown, b: unknown): boolean {
-  const x = reveal(a);
-  const y = reveal(b);
-  switch (op) {
-    case '==': return JSON.stringify(x) === JSON.stringify(y) || x === y;
-    case '!=': return !(JSON.stringify(x) === JSON.stringify(y) || x === y);
-    case '<': return (x as number) < (y as number);
-    case '<=': return (x as number) <= (y as number);
-    case '>': return (x as number) > (y as number);
-    default: return (x as number) >= (y as number);
-  }
-}
-
-function contains(container: unknown, item: unknown): boolean {
-  const c = reveal(container);
-  const i = reveal(item);
-  if (typeof c === 'string') return c.includes(String(i));
-  if (Array.isArray(c)) return c.some((x) => compare('==', x, i));
-  if (c && typeof c === 'object') return Object.prototype.hasOwnProperty.call(c, String(i));
-  return false;
-}
-
-function arith(op: string, a: unknown, b: unknown, at: number): unknown {
-  const x = reveal(a);
-  const y = reveal(b);
-  if (op === '+' && (typeof x === 'string' || typeof y === 'string')) {
-    if (typeof x !== typeof y) throw new TemplateError(`cannot add ${typeof x} and ${typeof y} (use ~ to join text)`, at);
-    return taint(String(x) + String(y), a, b);
-  }
-  if (op === '+' && Array.isArray(x) && Array.isArray(y)) return [...x, ...y];
-  if (typeof x !== 'number' || typeof y !== 'number') throw new TemplateError(`'${op}' needs numbers, got ${typeof x} and ${typeof y}`, at);
-  if ((op === '/' || op === '//' || op === '%') && y === 0) throw new TemplateError('division by zero', at);
-  const r = op === '+' ? x + y : op === '-' ? x - y : op === '*' ? x * y : op === '/' ? x / y : op === '//' ? Math.floor(x / y) : x % y;
-  return r;
-}
-
-export function evalNode(n: Node, scope: Scope): unknown {
-  switch (n.k) {
-    case 'lit': return n.v;
-    case 'name': return n.name in scope ? (scope as Record<string, unknown>)[n.name] ?? null : new Undef(`undefined variable '${n.name}'`, n.at);
-    case 'attr': return lookup(evalNode(n.obj, scope), n.name, n.at, labelOf(n.obj));
-    case 'index': { const i = defined(evalNode(n.index, scope)); return lookup(evalNode(n.obj, scope), reveal(i) as string | number, n.at, labelOf(n.obj)); }
-    case 'list': return n.items.map((i) => defined(evalNode(i, scope)));
-    case 'dict': return Object.fromEntries(n.entries.map(([k, v]) => [String(defined(evalNode(k, scope))), defined(evalNode(v, scope))]));
-    case 'unary': {
-      const v = defined(evalNode(n.arg, scope));
-      if (n.op === 'not') return !truthy(v);
-      if (typeof reveal(v) !== 'number') throw new TemplateError(`'-' needs a number`, n.at);
-      return -(reveal(v) as number);
-    }
-    case 'bin': return evalBin(n, scope);
-    case 'filter': {
-      const f = filters[n.name];
-      if (!f) throw new TemplateError(`unknown filter '${n.name}'`, n.at);
-      const arg = evalNode(n.arg, scope);
-      return f(arg, n.args.map((a) => defined(evalNode(a, scope))), n.at);
-    }
-    case 'test': {
-      const t = tests[n.name];
-      if (!t) throw new TemplateError(`unknown test '${n.name}'`, n.at);
-      const r = t(evalNode(n.arg, scope));
-      return n.negate ? !r : r;
-    }
-    case 'cond': return truthy(defined(evalNode(n.test, scope))) ? evalNode(n.then, scope) : n.else ? evalNode(n.else, scope) : '';
-  }
-}
-
-function labelOf(n: Node): string {
-  return n.k === 'name' ? n.name : n.k === 'attr' ? `${labelOf(n.obj)}.${n.name}` : 'value';
-}
-
-function evalBin(n: Extract<Node, { k: 'bin' }>, scope: Scope): unknown {
-  if (n.op === 'and') { const l = defined(evalNode(n.left, scope)); return truthy(l) ? defined(evalNode(n.right, scope)) : l; }
-  if (n.op === 'or') { const l = defined(evalNode(n.left, scope)); return truthy(l) ? l : defined(evalNode(n.right, scope)); }
-  const l = defined(evalNode(n.left, scope));
-  const r = defined(evalNode(n.right, scope));
-  if (n.op === 'in') return contains(r, l);
-  if (n.op === 'not in') return !contains(r, l);
-  if (n.op === '~') return taint(toText(l) + toText(r), l, r);
-  if (['==', '!=', '<', '<=', '>', '>='].includes(n.op)) return compare(n.op, l, r);
-  return arith(n.op, l, r, n.at);
-}
-
-type Segment = { text: string } | { expr: string; at: number };
-
-/** Split a template into literal text and `{{ expr }}` parts (quotes inside expressions respected). */
-export function segments(text: string): Segment[] {
+/** Split a template into literal text and parsed `{{ expr }}` parts (quotes inside expressions respected). */
+function split(text: string): Segment[] {
   const out: Segment[] = [];
   let i = 0;
   while (i < text.length) {
@@ -131,38 +30,54 @@ export function segments(text: string): Segment[] {
       j++;
     }
     if (j >= text.length) throw new TemplateError("unclosed '{{'", open);
-    out.push({ expr: text.slice(open + 2, j), at: open + 2 });
+    const expr = text.slice(open + 2, j);
+    if (!expr.trim()) throw new TemplateError('empty expression', open + 2);
+    const node = parseExpr(expr, open + 2);
+    checkNames(node);
+    out.push({ expr, at: open + 2, node });
     i = j + 2;
   }
   return out;
 }
 
-function evalExpr(expr: string, at: number, scope: Scope): unknown {
-  if (!expr.trim()) throw new TemplateError('empty expression', at);
-  return defined(evalNode(parseExpr(expr, at), scope));
+const compiled = memo<Segment[]>(2000);
+const segments = (text: string): Segment[] => compiled(text, () => split(text));
+
+/** The one expression of a template like ` {{ x }} ` (whitespace around allowed), if it is that. */
+function lone(segs: Segment[]): Extract<Segment, { node: Node }> | undefined {
+  const parts = segs.filter((s) => 'node' in s || s.text.trim() !== '');
+  return parts.length === 1 && 'node' in parts[0]! ? parts[0] : undefined;
 }
 
+function tooLarge(v: unknown, at: number): unknown {
+  if (typeof v === 'string' && v.length > MAX_RENDERED) throw new TemplateError(`rendered value too large (over ${MAX_RENDERED / 1024 / 1024} MB)`, at);
+  return v;
+}
+
+/** Syntax check only (and filter/test names): for `runbook validate` without variables. */
 export function parseTemplate(text: string): void {
-  for (const s of segments(text)) if ('expr' in s) { if (!s.expr.trim()) throw new TemplateError('empty expression', s.at); parseExpr(s.expr, s.at); }
+  segments(text);
 }
 
+/** A lone `{{ expr }}` gives the native value; text with expressions gives a string (a Secret if any part was secret). */
 export function renderString(text: string, scope: Scope): unknown {
   if (!text.includes('{{')) return text;
   const segs = segments(text);
-  const only = segs.filter((s) => 'expr' in s || s.text.trim() !== '');
-  if (only.length === 1 && 'expr' in only[0]!) return evalExpr(only[0].expr, only[0].at, scope);
+  const one = lone(segs);
+  if (one) return tooLarge(defined(evalNode(one.node, scope)), one.at);
   let out = '';
   let secret = false;
   for (const s of segs) {
     if ('text' in s) { out += s.text; continue; }
-    const v = evalExpr(s.expr, s.at, scope);
-    if (v instanceof Secret) secret = true;
+    const v = defined(evalNode(s.node, scope));
+    secret ||= hasSecret(v);
     out += toText(v);
-    if (out.length > MAX_OUTPUT) throw new TemplateError(`rendered value too large (over ${MAX_OUTPUT / 1024 / 1024} MB)`, s.at);
+    tooLarge(out, s.at);
   }
   return secret ? new Secret(out) : out;
 }
 
+/** Render every string inside arrays and objects (keys untouched). */
 export function renderValue(value: unknown, scope: Scope): unknown {
   if (typeof value === 'string') return renderString(value, scope);
   if (Array.isArray(value)) return value.map((v) => renderValue(v, scope));
@@ -172,32 +87,60 @@ export function renderValue(value: unknown, scope: Scope): unknown {
   return value;
 }
 
+/** A bare expression (when, until, changed_when, failed_when, assert); `{{ expr }}` is accepted too. */
 export function evaluate(expr: string, scope: Scope): unknown {
-  const t = expr.trim();
-  if (t.startsWith('{{') && t.endsWith('}}') && segments(t).length === 1) return renderString(t, scope);
-  return evalExpr(expr, 0, scope);
+  if (expr.trim().startsWith('{{')) {
+    const one = lone(segments(expr));
+    if (one) return defined(evalNode(one.node, scope));
+  }
+  const node = parseExpr(expr, 0);
+  checkNames(node);
+  return defined(evalNode(node, scope));
 }
 
-/** For command/shell: each value shell-quoted (lists: each item), unless the expression ends with `| raw`. */
+/** One interpolated value as shell words: quoted (a list gives one word per item) or verbatim. */
+function shellWords(v: unknown, verbatim: boolean): { text: string; shown: string } {
+  if (verbatim) { const t = toText(v); return { text: t, shown: hasSecret(v) ? '***' : t }; }
+  const words = (Array.isArray(v) ? v : [v]).map((x) => { const q = quote(toText(x)); return { text: q, shown: hasSecret(x) ? '***' : q }; });
+  return { text: words.map((w) => w.text).join(' '), shown: words.map((w) => w.shown).join(' ') };
+}
+
+/** For command/shell: literal text kept, each value shell-quoted unless its last filter is `raw` or `quote`. */
 export function renderShell(text: string, scope: Scope): Script {
   let out = '';
   let shown = '';
   for (const s of segments(text)) {
     if ('text' in s) { out += s.text; shown += s.text; continue; }
-    const node = parseExpr(s.expr, s.at);
-    const v = defined(evalNode(node, scope));
-    const isRaw = node.k === 'filter' && node.name === 'raw';
-    const items = Array.isArray(v) && !isRaw ? v : [v];
-    const parts = items.map((x) => (isRaw ? { t: toText(x), s: x instanceof Secret ? '***' : toText(x) } : { t: quote(toText(x)), s: x instanceof Secret ? '***' : quote(toText(x)) }));
-    out += parts.map((p) => p.t).join(' ');
-    shown += parts.map((p) => p.s).join(' ');
-    if (out.length > MAX_OUTPUT) throw new TemplateError('rendered command too large', s.at);
+    const verbatim = s.node.k === 'filter' && (s.node.name === 'raw' || s.node.name === 'quote');
+    const w = shellWords(defined(evalNode(s.node, scope)), verbatim);
+    out += w.text;
+    shown += w.shown;
+    tooLarge(out, s.at);
   }
   return new Script(out, shown);
 }
 
+/** Top-level names read (`a.b` reads `a`), split into those read plainly and those only tested for being defined. */
+function names(text: string): { read: Set<string>; guarded: Set<string> } {
+  const read = new Set<string>();
+  const guarded = new Set<string>();
+  const walk = (n: Node, guard: boolean): void => {
+    if (n.k === 'name') (guard ? guarded : read).add(n.name);
+    const guards = (n.k === 'test' && (n.name === 'defined' || n.name === 'undefined')) || (n.k === 'filter' && (n.name === 'default' || n.name === 'd'));
+    children(n).forEach((c, i) => walk(c, (guard && (n.k === 'attr' || (n.k === 'index' && i === 0))) || (guards && i === 0)));
+  };
+  for (const s of segments(text)) if ('node' in s) walk(s.node, false);
+  return { read, guarded };
+}
+
+/** Every top-level variable name a template reads, including names only tested with `is defined`. */
 export function referencedNames(text: string): string[] {
-  const names = new Set<string>();
-  for (const s of segments(text)) if ('expr' in s) namesOf(parseExpr(s.expr, s.at), names);
-  return [...names];
+  const { read, guarded } = names(text);
+  return [...new Set([...read, ...guarded])];
+}
+
+/** Names used only under `is defined` / `is not defined` / `default(...)`: reading them before they are set is fine. */
+export function definedTests(text: string): string[] {
+  const { read, guarded } = names(text);
+  return [...guarded].filter((n) => !read.has(n));
 }
