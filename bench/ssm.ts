@@ -8,7 +8,7 @@ import { sh } from '../src/engine/script.ts';
 import type { ExecOpts, Host, HostResults, Transport } from '../src/transports/types.ts';
 import { emulatedFleet } from '../test/fakes/ssm/env.ts';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= '1';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // Loaded after the line above: the SDK checks the variable when it loads.
 const { createSsmTransport } = await import('../src/transports/ssm.ts');
 
