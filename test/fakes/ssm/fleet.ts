@@ -2,7 +2,7 @@
 // commands whose invocations really run `sh` in the sandbox, asynchronously, with SSM's statuses and limits.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type PingStatus = 'Online' | 'ConnectionLost' | 'Inactive';
@@ -54,13 +54,14 @@ export class Fleet {
   readonly instances = new Map<string, Instance>();
   readonly commands = new Map<string, Command>();
   private running = 0;
+  private stopped = false;
   private readonly waiting: (() => void)[] = [];
 
   constructor(readonly root: string, specs: readonly InstanceSpec[], readonly limits: FleetLimits) {
     specs.forEach((s, i) => {
       const id = s.id ?? `i-${(0x1000000 + i).toString(16).padStart(17, '0')}`;
       const sandbox = join(root, id);
-      mkdirSync(join(sandbox, '.ssm'), { recursive: true });
+      mkdirSync(sandbox, { recursive: true });
       const tags = { ...(s.name ? { Name: s.name } : {}), ...s.tags };
       this.instances.set(id, { id, name: s.name ?? tags.Name, tags, ping: s.ping ?? 'Online', undeliverable: !!s.undeliverable, sandbox });
     });
@@ -130,10 +131,9 @@ export class Fleet {
   }
 
   private run(cmd: Command, inv: Invocation, inst: Instance): void {
-    if (isTerminal(inv.status)) return this.release();
-    const file = join(inst.sandbox, '.ssm', `${cmd.id}.sh`);
-    writeFileSync(file, cmd.script);
-    const child = spawn('sh', [file], {
+    if (isTerminal(inv.status) || this.stopped) return this.release();
+    // `sh -c` like the agent's script file; the emulator caps documents at 64 KB, far below the argument limit.
+    const child = spawn('sh', ['-c', cmd.script], {
       cwd: inst.sandbox, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, SSM_SANDBOX: inst.sandbox, SSM_INSTANCE_ID: inst.id },
     });
@@ -141,8 +141,10 @@ export class Fleet {
     child.stdout!.on('data', (b: Buffer) => { if (inv.stdout.length < KEEP) inv.stdout += b.toString(); });
     child.stderr!.on('data', (b: Buffer) => { if (inv.stderr.length < KEEP) inv.stderr += b.toString(); });
     inv.timer = setTimeout(() => { this.kill(inv); this.finish(cmd, inv, 'TimedOut', 'ExecutionTimedOut', -1); }, cmd.executionTimeoutS * 1000);
+    let settled = false;
     const done = (code: number | null): void => {
-      rmSync(file, { force: true });
+      if (settled) return;
+      settled = true;
       inv.child = undefined;
       this.release();
       if (code === 0) this.finish(cmd, inv, 'Success', 'Success', 0);
@@ -158,7 +160,7 @@ export class Fleet {
   }
 
   private finish(cmd: Command, inv: Invocation, status: InvocationStatus, details: string, code: number): void {
-    if (isTerminal(inv.status)) return;
+    if (isTerminal(inv.status) || this.stopped) return;
     clearTimeout(inv.timer);
     Object.assign(inv, { status, details, code });
     // Undeliverable and DeliveryTimedOut do not count against MaxErrors (the real service's rule).
@@ -189,6 +191,7 @@ export class Fleet {
 
   /** Kill whatever still runs; the emulator is stopping. */
   stop(): void {
+    this.stopped = true;
     for (const cmd of this.commands.values()) {
       for (const inv of cmd.invocations.values()) {
         clearTimeout(inv.timer);
