@@ -42,7 +42,7 @@ function readString(src: string, i: number, base: number): { v: string; end: num
   while (j < src.length && src[j] !== q) {
     if (src[j] === '\\' && j + 1 < src.length) {
       const n = src[j + 1]!;
-      s += ESCAPES[n] ?? `\\${n}`; // like Python: an unknown escape keeps its backslash ('\d' stays \d)
+      s += Object.hasOwn(ESCAPES, n) ? ESCAPES[n] : `\\${n}`; // like Python: an unknown escape keeps its backslash ('\d' stays \d)
       j += 2;
     } else s += src[j++];
   }
@@ -97,7 +97,7 @@ export function children(n: Node): Node[] {
 
 /**
  * Recursive descent, lowest precedence first: if-else, or, and, not, comparison (in, is),
- * `~`, + -, * / // %, unary minus, filters, postfix (.attr, [index]), primary.
+ * `~`, + -, * / // %, filters over unary minus, postfix (.attr, [index]), primary.
  */
 class Parser {
   private i = 0;
@@ -191,13 +191,9 @@ class Parser {
   private concat(): Node { return this.binary(['~'], () => this.sum()); }
   private sum(): Node { return this.binary(['+', '-'], () => this.product()); }
   private product(): Node { return this.binary(['*', '/', '//', '%'], () => this.unary()); }
+  /** Like Jinja, filters apply to a signed operand: `-x | abs` is abs(-x). */
   private unary(): Node {
-    if (!this.isOp('-')) return this.filtered();
-    const at = this.next().at;
-    return this.nested(() => this.mk({ k: 'unary', op: '-', arg: this.unary(), at }));
-  }
-  private filtered(): Node {
-    let n = this.postfix();
+    let n = this.sign();
     while (this.isOp('|')) {
       this.next();
       const name = this.next();
@@ -206,6 +202,11 @@ class Parser {
       n = this.mk({ k: 'filter', arg: n, name: name.v, args, at: name.at });
     }
     return n;
+  }
+  private sign(): Node {
+    if (!this.isOp('-')) return this.postfix();
+    const at = this.next().at;
+    return this.nested(() => this.mk({ k: 'unary', op: '-', arg: this.sign(), at }));
   }
   /** Comma-separated expressions up to `close`; filter `name=value` keyword arguments count by position. */
   private items(close: string, keywords = false): Node[] {
@@ -239,7 +240,7 @@ class Parser {
     if (t.t === 'num') return { k: 'lit', v: Number(t.v), at: t.at };
     if (t.t === 'str') return { k: 'lit', v: t.v, at: t.at };
     if (t.t === 'id') {
-      if (t.v in LITERALS) return { k: 'lit', v: LITERALS[t.v], at: t.at };
+      if (Object.hasOwn(LITERALS, t.v)) return { k: 'lit', v: LITERALS[t.v], at: t.at };
       if (this.isOp('(')) throw new TemplateError(`'${t.v}(...)': function calls are not supported (use a filter: x | name)`, t.at);
       return { k: 'name', name: t.v, at: t.at };
     }

@@ -4,7 +4,7 @@ import { posix } from 'node:path';
 import { quote } from './script.ts';
 import { Secret } from './secret.ts';
 import { TemplateError } from './expr.ts';
-import { defined, equal, hasSecret, reveal, taint, toText, truthy, typeName, Undef } from './template-values.ts';
+import { defined, equal, hasSecret, reveal, revealDeep, taint, toText, truthy, typeName, Undef } from './template-values.ts';
 
 export type Filter = (v: unknown, args: unknown[], at: number) => unknown;
 
@@ -41,13 +41,14 @@ function toBool(v: unknown): boolean {
   return truthy(v);
 }
 
-/** Python-style pattern and replacement (`\1`, `(?P<n>...)`) on JavaScript RegExp; errors never echo a secret. */
+/** Python-style pattern and replacement (`\1`, `(?P<n>...)`) on JavaScript RegExp. */
 function regex(pattern: unknown, flags: string, at: number, name: string): RegExp {
   const p = toText(pattern).replace(/\(\?P</g, '(?<').replace(/\(\?P=(\w+)\)/g, '\\k<$1>');
   try {
     return new RegExp(p, flags);
   } catch (e) {
-    throw new TemplateError(`${name}: invalid pattern${pattern instanceof Secret ? '' : `: ${(e as Error).message}`}`, at);
+    const why = /: ([^:]*)$/.exec((e as Error).message)?.[1] ?? 'syntax error'; // only the reason: the pattern may be secret
+    throw new TemplateError(`${name}: invalid pattern (${why})`, at);
   }
 }
 
@@ -70,7 +71,7 @@ function b64decode(s: string, _a: unknown[], at: number): string {
   return Buffer.from(s, 'base64').toString('utf8');
 }
 
-const json = (v: unknown, indent?: number): string => JSON.stringify(v ?? null, (_k, x: unknown) => (x instanceof Secret ? x.reveal() : x), indent);
+const json = (v: unknown, indent?: number): string => JSON.stringify(revealDeep(v ?? null), null, indent);
 
 const fallback: Filter = (v, [value = '', boolean]) => (v instanceof Undef || (truthy(boolean) && !truthy(v)) ? value : v);
 

@@ -60,11 +60,20 @@ export function equal(a: unknown, b: unknown, depth = 0): boolean {
   return kx.length === ky.size && kx.every((k) => ky.has(k) && equal((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k], depth + 1));
 }
 
+/** A copy with every Secret replaced by its text (JSON.stringify would call Secret.toJSON first). */
+export function revealDeep(v: unknown, depth = 0): unknown {
+  if (v instanceof Secret) return v.reveal();
+  if (depth > 100) return v;
+  if (Array.isArray(v)) return v.map((x) => revealDeep(x, depth + 1));
+  if (isPlain(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, revealDeep(x, depth + 1)]));
+  return v;
+}
+
 /** How a value prints inside text, with the real value of any Secret (callers keep the result secret). */
 export function toText(v: unknown): string {
   if (v instanceof Secret) return v.reveal();
   if (v === null || v === undefined) return '';
-  if (typeof v === 'object') return JSON.stringify(v, (_k, x: unknown) => (x instanceof Secret ? x.reveal() : x));
+  if (typeof v === 'object') return JSON.stringify(hasSecret(v) ? revealDeep(v) : v);
   return String(v);
 }
 

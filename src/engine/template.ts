@@ -24,9 +24,12 @@ function split(text: string): Segment[] {
     if (open > i) out.push({ text: text.slice(i, open) });
     let j = open + 2;
     let q: string | undefined;
-    while (j < text.length && (q || !text.startsWith('}}', j))) {
+    let braces = 0; // `{{ {"a": {"b": 1}} }}`: a dict's closing braces do not end the expression
+    while (j < text.length && (q || braces > 0 || !text.startsWith('}}', j))) {
       const c = text[j]!;
       if (q) { if (c === '\\') j++; else if (c === q) q = undefined; } else if (c === '"' || c === "'") q = c;
+      else if (c === '{') braces++;
+      else if (c === '}') braces--;
       j++;
     }
     if (j >= text.length) throw new TemplateError("unclosed '{{'", open);
