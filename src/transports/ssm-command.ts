@@ -1,6 +1,7 @@
 // One script on many instances through SSM: SendCommand (AWS-RunShellScript) per batch of at most 50 ids
 // or once with Targets (fleet mode), then ListCommandInvocations (Details=true, paginated) polled with
 // backoff + jitter until every invocation is terminal; past the time limit or on abort, CancelCommand.
+import { setMaxListeners } from 'node:events';
 import type { CommandInvocation, Target } from '@aws-sdk/client-ssm';
 import { backoff, mapStatus, sleep, type SsmApi } from './ssm-api.ts';
 
@@ -23,11 +24,22 @@ export type RunOpts = { readonly timeoutMs?: number; readonly signal: AbortSigna
 /** Run `script` on every instance id: batches of 50 in parallel, or one fleet send when `fleet` is given. */
 export async function runOnInstances(s: RunSettings, ids: readonly string[], script: string, o: RunOpts, fleet?: Fleet): Promise<Map<string, InstanceResult>> {
   const unique = [...new Set(ids)];
-  if (fleet) return runCommand(s, unique, script, o, fleet).catch((e: unknown) => failAll(unique, e));
-  const batches: string[][] = [];
-  for (let i = 0; i < unique.length; i += BATCH) batches.push(unique.slice(i, i + BATCH));
-  const parts = await Promise.all(batches.map((b) => runBatch(s, b, script, o).catch((e: unknown) => failAll(b, e))));
-  return new Map(parts.flatMap((m) => [...m]));
+  // One relay of the caller's signal shared by every batch's poll loop (no listener-limit warnings at 20 batches).
+  const relay = new AbortController();
+  setMaxListeners(0, relay.signal);
+  const forward = (): void => relay.abort(o.signal.reason);
+  if (o.signal.aborted) forward();
+  else o.signal.addEventListener('abort', forward, { once: true });
+  const ro: RunOpts = { timeoutMs: o.timeoutMs, signal: relay.signal };
+  try {
+    if (fleet) return await runCommand(s, unique, script, ro, fleet).catch((e: unknown) => failAll(unique, e));
+    const batches: string[][] = [];
+    for (let i = 0; i < unique.length; i += BATCH) batches.push(unique.slice(i, i + BATCH));
+    const parts = await Promise.all(batches.map((b) => runBatch(s, b, script, ro).catch((e: unknown) => failAll(b, e))));
+    return new Map(parts.flatMap((m) => [...m]));
+  } finally {
+    o.signal.removeEventListener('abort', forward);
+  }
 }
 
 /** An API error that outlived the retries fails the ids of that batch alone (throttling as `throttled`). */
