@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { GateRefused, requireGate, type GateInput } from '../../../src/gate/index.ts';
 import type { FakePr, FakeReview, FakeUser } from './builders.ts';
 import { newGitHubState, startGitHubFake, type GitHubState } from './server.ts';
 
@@ -111,3 +112,23 @@ export async function honestWorld(o: { envPolicy?: string; merge?: boolean } = {
   if (o.merge !== false) w.merge(pr);
   return { w, pr };
 }
+
+/** The GateInput for `prod` in a world (override any field). */
+export function gateInput(w: World, over: Partial<GateInput> = {}): GateInput {
+  return { repoDir: w.work, files: w.files(), envName: 'prod', runbookEnvironments: ['staging', 'prod'], envFileRel: ENV_FILE, env: w.env,
+    timeoutMs: 10_000, warn: () => {}, ...over };
+}
+
+/** Runs requireGate expecting a refusal; returns the error (with exit code and evidence) or throws if it passed. */
+export async function refusal(input: GateInput): Promise<GateRefused> {
+  try {
+    await requireGate(input);
+  } catch (e) {
+    if (e instanceof GateRefused) return e;
+    throw e;
+  }
+  throw new Error('the gate passed but should have refused');
+}
+
+/** The detail of a failed rule, or undefined when that rule did not fail. */
+export const failed = (e: GateRefused, rule: string): string | undefined => e.evidence?.rules.find((r) => r.rule === rule && !r.ok)?.detail;
