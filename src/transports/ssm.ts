@@ -1,5 +1,6 @@
 // The `ssm` transport: EC2 instances reached through AWS Systems Manager (no SSH keys, no S3). One
 // SendCommand per call per 50 instances (or one fleet send with Targets), results polled in bulk.
+import { randomBytes } from 'node:crypto';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { TransportError } from '../errors.ts';
 import { Script } from '../engine/script.ts';
@@ -8,6 +9,9 @@ import { SsmApi } from './ssm-api.ts';
 import { BATCH, onlineIds, runOnInstances, type Fleet, type InstanceResult, type RunSettings } from './ssm-command.ts';
 import { getFile, putFile } from './ssm-files.ts';
 import type { Cmd, ExecOpts, ExecResult, Host, HostOutcome, HostResults, Transport } from './types.ts';
+
+/** Scripts longer than this (bytes) are staged as a file first: SSM caps the size of a command document. */
+const INLINE_LIMIT = 56 * 1024;
 
 export type SsmTargets = { key: string; values: string[] }[];
 
@@ -61,10 +65,20 @@ export function createSsmTransport(opts: SsmOpts): Transport {
 
   const exec = async (hosts: readonly Host[], cmd: Cmd, eo: ExecOpts): Promise<HostResults<ExecResult>> => {
     if (closed) return new Map(hosts.map((h) => [h.name, { ok: false, error: new TransportError('unreachable', h.name, 'transport is closed') }]));
-    const all = fleet !== undefined && hosts.length > 1 && hosts.length === opened.size && hosts.every((h) => opened.has(h.address));
-    const results = await runOnInstances(settings, hosts.map((h) => h.address), ssmScript(cmd).text, eo, all ? fleet : undefined);
     const out = new Map<string, HostOutcome<ExecResult>>();
-    for (const h of hosts) {
+    let script = ssmScript(cmd).text;
+    let live = hosts;
+    if (Buffer.byteLength(script) > INLINE_LIMIT) {
+      // Too big for one command document: stage the script as a file (chunked put), then run and remove it.
+      const stage = `.runbook-stage-${randomBytes(6).toString('hex')}.sh`;
+      const put = await putFile(exec, hosts, { path: stage, content: script, mode: 0o700 }, eo);
+      for (const [name, r] of put) if (!r.ok) out.set(name, r);
+      live = hosts.filter((h) => put.get(h.name)!.ok);
+      script = `sh ${stage}; s=$?; rm -f ${stage}; exit $s`;
+    }
+    const all = fleet !== undefined && live.length > 1 && live.length === opened.size && live.every((h) => opened.has(h.address));
+    const results = live.length ? await runOnInstances(settings, live.map((h) => h.address), script, eo, all ? fleet : undefined) : new Map();
+    for (const h of live) {
       const o = toOutcome(h, results.get(h.address));
       if (o.ok && eo.onOutput) {
         if (o.value.stdout) eo.onOutput(h.name, 'stdout', o.value.stdout);
@@ -72,7 +86,7 @@ export function createSsmTransport(opts: SsmOpts): Transport {
       }
       out.set(h.name, o);
     }
-    return out;
+    return new Map(hosts.map((h) => [h.name, out.get(h.name)!]));
   };
 
   return {

@@ -1,7 +1,7 @@
 // The ssm transport's scripts and file semantics on the SSM emulator (real SDK, SigV4 with dummy keys): stdin
-// with quotes, Secret env, cwd, become as sudo -u, mode kept on rewrite, read errors. (Batching, 1 MB transfers
+// with quotes, Secret env, cwd, become as sudo -u, mode kept on rewrite, read errors, scripts staged as files. (Batching, 1 MB transfers
 // and failures: ssm.test.ts and ssm-failures.test.ts.)
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TransportError } from '../../src/errors.ts';
@@ -66,5 +66,14 @@ describe('ssm transport on the emulator: scripts and files', () => {
     for (const h of hosts) expect(Buffer.from((got.get(h.name) as { value: Uint8Array }).value).toString()).toBe('port=9090\n');
     expect(failure((await t.get(hosts.slice(0, 1), 'conf/missing', { signal })).get('h1')).message).toMatch(/cannot read conf\/missing/);
     expect(failure((await t.put(hosts.slice(0, 1), { path: 'nodir/x', content: 'x' }, { signal })).get('h1')).kind).toBe('auth');
+  });
+
+  it('stages a script too big for one command document as a file, runs it, and removes it', async () => {
+    const filler = 'x'.repeat(100 * 1024);
+    const before = emu.calls.SendCommand ?? 0;
+    const r = await t.exec(hosts, { script: sh`f=${filler}; echo "\${#f}"; ls -a | grep -c runbook-stage`, stdin: Buffer.from('in') }, { signal });
+    for (const h of hosts) expect(value(r.get(h.name))).toMatchObject({ code: 0, stdout: '102400\n1\n' });
+    expect(emu.calls.SendCommand! - before).toBe(Math.ceil(100 * 1024 / (36 * 1024)) + 1);
+    for (let i = 0; i < 5; i++) expect(readdirSync(sandbox(i)).filter((f) => f.includes('runbook-stage'))).toEqual([]);
   });
 });
