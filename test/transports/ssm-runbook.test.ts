@@ -1,5 +1,5 @@
 // A real runbook through the engine over the ssm transport on the emulator (file, copy, template, lineinfile,
-// command with register, shell): plan, apply, idempotent re-apply; max_fail_percentage; discovery; fleet mode.
+// command with register, shell, fetch): plan, apply, idempotent re-apply; max_fail_percentage; discovery; fleet mode.
 // Paths are /proc/self/cwd/...: absolute, the same text on every host (so the engine batches), and each
 // emulated instance's shell resolves them inside its own sandbox (its cwd). `mkdir -p` cannot walk
 // /proc/self/cwd, so each sandbox gets its top directories beforehand and the runbook only sets their mode.
@@ -59,6 +59,8 @@ tasks:
     changed_when: false
   - name: marker
     shell: { cmd: 'echo "{{ who.stdout_lines[1] }}" > {{ root }}/marker', creates: "{{ root }}/marker" }
+  - name: back
+    fetch: { src: "{{ root }}/etc/app.env", dest: fetched/ }
 `;
 const files = { 'files/app.env.j2': 'NAME=app\nPORT={{ port }}\n' };
 
@@ -92,6 +94,7 @@ describe('a runbook over ssm on the emulator', () => {
         '/etc/app.env': '640:NAME=app\nPORT=8080\n', '/etc/extra.env': '600:X=1\n', '/etc/hosts': '644:127.0.0.1 app\n', '/marker': '644:PORT=8080\n',
       });
     }
+    for (const h of hosts) expect(readFileSync(join(plan.dir, 'fetched', h.name, 'proc/self/cwd/srv/etc/app.env'), 'utf8')).toBe('NAME=app\nPORT=8080\n');
     const sends = api.SendCommand!;
     const again = await runYamlOn(RUNBOOK(), { transport: t, hosts, files, dir: plan.dir });
     const notOk = again.events.filter((e) => e.type === 'task_result' && e.status !== 'ok');
