@@ -88,7 +88,7 @@ export async function applyCommand(runbookPath: string, o: ApplyOpts, io: Io): P
     p.warnings.forEach((message) => s.sink.emit({ type: 'warning', message }));
     p.discoveredOffline.forEach((h) => s.sink.emit({ type: 'warning', message: `SSM instance not online, counted as failed: ${h}` }));
     if (gate.evidence) s.sink.emit({ type: 'gate', passed: true, evidence: gate.evidence });
-    transport = await createTransport(p.env, { forks: parseForks(o.forks) });
+    transport = await createTransport(p.env, { forks: parseForks(o.forks), limited: o.limit !== undefined });
     const ro = { ...runOpts(p, o, s, transport, 'apply', io), resume: resume?.done };
     const r = await executeRun(ro, p.hosts, {
       beforeTasks: async () => { await gate.recheck(); await observe.start(s.sink); },

@@ -15,7 +15,7 @@ export async function planCommand(runbookPath: string, o: CommonOpts & PlanRepor
   const p = await prepare(runbookPath, o);
   const s = createSession(report?.io ?? io, o, 'plan', newRunId());
   if (report) s.sink = fanOut(s.sink, report.sink);
-  const transport = await createTransport(p.env, { forks: parseForks(o.forks) });
+  const transport = await createTransport(p.env, { forks: parseForks(o.forks), limited: o.limit !== undefined });
   try {
     s.sink.emit({ type: 'run_start', command: 'plan', runbook: relative(io.cwd, p.runbook.file), env: p.env.name,
       hosts: p.hosts.map((h) => h.name), operator: io.env.GITHUB_ACTOR ?? userInfo().username });

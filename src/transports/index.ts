@@ -6,7 +6,9 @@ import { parseDuration } from '../engine/duration.ts';
 import { createLocalTransport } from './local.ts';
 import type { Transport } from './types.ts';
 
-export async function createTransport(env: Environment, opts: { forks: number; processEnv?: NodeJS.ProcessEnv }): Promise<Transport> {
+/** `limited`: a --limit narrowed the hosts, so SSM's tag fan-out (which would reach every tagged
+ * instance) must not be used; commands go to the selected instance ids only. */
+export async function createTransport(env: Environment, opts: { forks: number; processEnv?: NodeJS.ProcessEnv; limited?: boolean }): Promise<Transport> {
   const penv = opts.processEnv ?? process.env;
   switch (env.transport) {
     case 'local':
@@ -25,7 +27,7 @@ export async function createTransport(env: Environment, opts: { forks: number; p
       const { createSsmTransport } = await import('./ssm.ts');
       return createSsmTransport({
         region: env.ssm.region, forks: opts.forks,
-        fleet: env.ssm.fleet && env.ssm.targets ? { targets: env.ssm.targets.map((t) => ({ key: t.key, values: [...t.values] })), maxConcurrency: env.ssm.maxConcurrency, maxErrors: env.ssm.maxErrors } : undefined,
+        fleet: env.ssm.fleet && env.ssm.targets && !opts.limited ? { targets: env.ssm.targets.map((t) => ({ key: t.key, values: [...t.values] })), maxConcurrency: env.ssm.maxConcurrency, maxErrors: env.ssm.maxErrors } : undefined,
       });
     }
   }
