@@ -22,7 +22,7 @@ function lookup(obj: unknown, key: unknown, at: number, label: string): unknown 
   } else if (o && typeof o === 'object' && typeof k !== 'object' && own(o, String(k))) {
     v = (o as Record<string, unknown>)[String(k)];
   }
-  if (v !== undefined) return taint(v, obj, key);
+  if (v !== undefined) return obj instanceof Secret || key instanceof Secret ? taint(v, obj, key) : v; // `db.host` is not secret because `db.password` is
   const shown = key instanceof Secret ? '***' : typeof k === 'string' ? k : toText(k);
   return new Undef(`'${label || typeName(obj)}' has no attribute '${shown}'`, at);
 }

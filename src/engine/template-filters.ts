@@ -8,16 +8,20 @@ import { defined, equal, hasSecret, reveal, revealDeep, taint, toText, truthy, t
 
 export type Filter = (v: unknown, args: unknown[], at: number) => unknown;
 
-/** A filter over a defined, revealed value; the result is secret when the input or an argument was. */
-const strict = (f: (v: unknown, args: unknown[], at: number) => unknown): Filter => (v, args, at) => {
+/**
+ * A filter over a defined, revealed value; the result is secret when the input or an argument was a
+ * Secret, or (`flat`: filters that turn the whole value into text) when the input held one anywhere.
+ */
+const strict = (f: (v: unknown, args: unknown[], at: number) => unknown, flat = false): Filter => (v, args, at) => {
   const d = defined(v);
-  return taint(f(reveal(d), args.map(reveal), at), d, ...args);
+  return taint(f(reveal(d), args.map(reveal), at), flat ? d : reveal(d) === d ? undefined : d, ...args);
 };
-const text = (f: (s: string, args: unknown[], at: number) => unknown): Filter => strict((v, a, at) => f(toText(v), a, at));
-const sized = (name: string, f: (v: string | unknown[], args: unknown[], at: number) => unknown): Filter => strict((v, a, at) => {
-  if (typeof v === 'string' || Array.isArray(v)) return f(v, a, at);
+const text = (f: (s: string, args: unknown[], at: number) => unknown): Filter => strict((v, a, at) => f(toText(v), a, at), true);
+function sizedOnly(name: string, v: unknown, at: number): string | unknown[] {
+  if (typeof v === 'string' || Array.isArray(v)) return v;
   throw new TemplateError(`${name}: needs a string or a list, got ${typeName(v)}`, at);
-});
+}
+const sized = (name: string, f: (v: string | unknown[], args: unknown[], at: number) => unknown): Filter => strict((v, a, at) => f(sizedOnly(name, v, at), a, at));
 
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
@@ -93,11 +97,11 @@ export const filters = {
   }),
   first: sized('first', (v, _a, at) => at0(v, 0, at, 'first')),
   last: sized('last', (v, _a, at) => at0(v, -1, at, 'last')),
-  join: sized('join', (v, [sep = '']) => [...v].map(toText).join(toText(sep))),
+  join: strict((v, [sep = ''], at) => [...sizedOnly('join', v, at)].map(toText).join(toText(sep)), true),
   split: text((s, [sep]) => (sep === undefined || sep === null ? s.split(/\s+/).filter(Boolean) : s.split(toText(sep)))),
   replace: text((s, [from = '', to = '']) => s.split(toText(from)).join(toText(to))),
-  to_json: strict((v) => json(v)),
-  to_nice_json: strict((v) => json(v, 2)),
+  to_json: strict((v) => json(v), true),
+  to_nice_json: strict((v) => json(v, 2), true),
   from_json: text(fromJson),
   b64encode: text((s) => Buffer.from(s, 'utf8').toString('base64')),
   b64decode: text(b64decode),

@@ -159,6 +159,17 @@ describe('secrets stay secret', () => {
       expect((v as Secret).reveal()).toBe(real);
     });
   }
+  it('a secret is returned itself; its neighbours and structural picks stay plain', () => {
+    const sc = { ...scope, db: { host: 'db1', password: scope.token }, mixed: [scope.token, 'pub'] };
+    expect(renderString('{{ secrets.db }}', sc)).toBe((scope.secrets as { db: Secret }).db);
+    expect(renderString('{{ db.host }}', sc)).toBe('db1');
+    expect(renderString('{{ mixed | last }}', sc)).toBe('pub');
+    expect(renderString('{{ mixed | first }}', sc)).toBe(scope.token);
+    expect(renderString('{{ db | length }}', sc)).toBe(2);
+    expect(renderString('{{ mixed + ["x"] }}', sc)).toEqual([scope.token, 'pub', 'x']);
+    expect(renderString('{{ db | to_json }}', sc)).toBeInstanceOf(Secret);
+    expect(renderString('{{ mixed | join }}', sc)).toBeInstanceOf(Secret);
+  });
   it('text mixing a dict that holds a secret is a Secret too', () => {
     const v = renderString('cfg: {{ {"pw": secrets.db} }}', scope);
     expect(v).toBeInstanceOf(Secret);
