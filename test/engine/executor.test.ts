@@ -3,25 +3,13 @@
 // changed_when/failed_when, plan changes nothing, a second apply changes nothing.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { snapshot } from '../helpers/snapshot.ts';
 import { describe, expect, it } from 'vitest';
 import { runYaml } from '../helpers/run-yaml.ts';
 
 const head = (extra = ''): string => `name: t\nhosts: web\nenvironments: [test]\n${extra}`;
 const statuses = (r: Awaited<ReturnType<typeof runYaml>>, task: string): string[] => r.results(task).map((e) => `${e.host}:${e.status}`).sort();
 
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      const s = statSync(p);
-      if (s.isDirectory()) walk(p);
-      else out[relative(dir, p)] = `${s.mode.toString(8)}:${readFileSync(p, 'utf8')}`;
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 describe('executor', () => {
   it('runs serial batches of 1 then 50%, and max_fail_percentage stops later batches', async () => {
@@ -132,7 +120,7 @@ describe('executor', () => {
     const yaml = converge;
     const planned = await runYaml(yaml, { hosts: 2, mode: 'plan' });
     expect(planned.exitCode).toBe(0);
-    expect(snapshot(planned.dir)).toEqual({ 'runbook.yml': expect.any(String) });
+    expect(Object.keys(snapshot(planned.dir)).sort()).toEqual(['h1', 'h2', 'runbook.yml']);
     expect(statuses(planned, 'conf')).toEqual(['h1:would_change', 'h2:would_change']);
     expect(statuses(planned, 'once')).toEqual(['h1:would_run', 'h2:would_run']);
     const first = await runYaml(yaml, { hosts: 2, dir: planned.dir });

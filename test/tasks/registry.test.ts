@@ -4,6 +4,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { snapshot } from '../helpers/snapshot.ts';
 import { describe, expect, it } from 'vitest';
 import { modules } from '../../src/tasks/index.ts';
 import { runYaml } from '../helpers/run-yaml.ts';
@@ -33,19 +34,6 @@ describe('task registry', () => {
   });
 });
 
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      const s = statSync(p);
-      out[relative(dir, p)] = s.isDirectory() ? `dir:${s.mode.toString(8)}` : `${s.mode.toString(8)}:${readFileSync(p, 'utf8')}`;
-      if (s.isDirectory()) walk(p);
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 const RUNBOOK = `name: modules
 hosts: web
