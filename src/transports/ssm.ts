@@ -56,7 +56,7 @@ export function createSsmTransport(opts: SsmOpts): Transport {
   const client = opts.client ?? makeClient(opts.region);
   const api = new SsmApi({ client, onApiCall: opts.onApiCall });
   const settings: RunSettings = { api, pollMinMs: opts.pollMinMs ?? 250, pollMaxMs: opts.pollMaxMs ?? 4000, forks: opts.forks ?? 50 };
-  const opened = new Set<string>();
+  let fleetIds: Set<string> | undefined;
   const fleet: Fleet | undefined = opts.fleet && {
     targets: opts.fleet.targets.map((t) => ({ Key: targetKey(t.key), Values: t.values })),
     maxConcurrency: opts.fleet.maxConcurrency, maxErrors: opts.fleet.maxErrors === undefined ? undefined : String(opts.fleet.maxErrors),
@@ -76,7 +76,9 @@ export function createSsmTransport(opts: SsmOpts): Transport {
       live = hosts.filter((h) => put.get(h.name)!.ok);
       script = `sh ${stage}; s=$?; rm -f ${stage}; exit $s`;
     }
-    const all = fleet !== undefined && live.length > 1 && live.length === opened.size && live.every((h) => opened.has(h.address));
+    // Fleet mode only when the hosts are exactly the online instances the targets name (never one outside --limit).
+    const ids = new Set(live.map((h) => h.address));
+    const all = fleet !== undefined && fleetIds !== undefined && ids.size > 1 && ids.size === fleetIds.size && [...fleetIds].every((id) => ids.has(id));
     const results = live.length ? await runOnInstances(settings, live.map((h) => h.address), script, eo, all ? fleet : undefined) : new Map();
     for (const h of live) {
       const o = toOutcome(h, results.get(h.address));
@@ -100,7 +102,7 @@ export function createSsmTransport(opts: SsmOpts): Transport {
         (s) => s.forEach((id) => online.add(id)),
         (e: Error) => b.forEach((id) => errors.set(id, `SSM API: ${e.name}: ${e.message}`)),
       )));
-      for (const id of online) opened.add(id);
+      if (fleet) fleetIds = new Set((await describeTargets(api, opts.fleet!.targets)).filter((i) => i.ping === 'Online').map((i) => i.id));
       return new Map(hosts.map((h): [string, HostOutcome<void>] => [h.name, online.has(h.address)
         ? { ok: true, value: undefined }
         : { ok: false, error: new TransportError('unreachable', h.name, errors.get(h.address) ?? `${h.address} is not an online SSM managed instance`) }]));
@@ -116,27 +118,34 @@ export function createSsmTransport(opts: SsmOpts): Transport {
   };
 }
 
+type Described = { id: string; name?: string; ping: string };
+
+/** Every managed instance matching the target filters (paginated DescribeInstanceInformation). */
+async function describeTargets(api: SsmApi, targets: SsmTargets): Promise<Described[]> {
+  const out: Described[] = [];
+  let NextToken: string | undefined;
+  do {
+    const r = await api.call('DescribeInstanceInformation', {
+      Filters: targets.map((t) => ({ Key: targetKey(t.key), Values: t.values })), MaxResults: 50, NextToken,
+    });
+    for (const i of r.InstanceInformationList ?? []) {
+      if (i.InstanceId) out.push({ id: i.InstanceId, ...(i.Name ? { name: i.Name } : {}), ping: i.PingStatus ?? 'Unknown' });
+    }
+    NextToken = r.NextToken;
+  } while (NextToken);
+  return out;
+}
+
 /** Instances matching the tag filters: online ones become hosts (named by their Name, else the id). */
 export async function discoverSsmHosts(opts: { region?: string; targets: SsmTargets; client?: SSMClient }): Promise<{ hosts: Host[]; offline: { id: string; name?: string; status: string }[] }> {
   const client = opts.client ?? makeClient(opts.region);
-  const api = new SsmApi({ client });
-  const hosts: Host[] = [];
-  const offline: { id: string; name?: string; status: string }[] = [];
   try {
-    let NextToken: string | undefined;
-    do {
-      const r = await api.call('DescribeInstanceInformation', {
-        Filters: opts.targets.map((t) => ({ Key: targetKey(t.key), Values: t.values })), MaxResults: 50, NextToken,
-      });
-      for (const i of r.InstanceInformationList ?? []) {
-        if (!i.InstanceId) continue;
-        if (i.PingStatus === 'Online') hosts.push({ name: i.Name || i.InstanceId, address: i.InstanceId, vars: {} });
-        else offline.push({ id: i.InstanceId, ...(i.Name ? { name: i.Name } : {}), status: i.PingStatus ?? 'Unknown' });
-      }
-      NextToken = r.NextToken;
-    } while (NextToken);
+    const found = await describeTargets(new SsmApi({ client }), opts.targets);
+    return {
+      hosts: found.filter((i) => i.ping === 'Online').map((i) => ({ name: i.name ?? i.id, address: i.id, vars: {} })),
+      offline: found.filter((i) => i.ping !== 'Online').map((i) => ({ id: i.id, ...(i.name ? { name: i.name } : {}), status: i.ping })),
+    };
   } finally {
     if (!opts.client) client.destroy();
   }
-  return { hosts, offline };
 }
