@@ -262,10 +262,14 @@ class Parser {
   }
 }
 
-/** A bounded memo: the oldest entry goes when it is full (templates repeat per host and per loop item). */
-export function memo<V>(max: number): (key: string, make: () => V) => V {
+/**
+ * A bounded memo: the oldest entry goes when it is full (templates repeat per host and per loop item).
+ * Keys longer than `maxKey` (a large file template) are not kept, so the cache stays small in bytes.
+ */
+export function memo<V>(max: number, maxKey = 64 * 1024): (key: string, make: () => V) => V {
   const map = new Map<string, V>();
   return (key, make) => {
+    if (key.length > maxKey) return make();
     const hit = map.get(key);
     if (hit !== undefined) return hit;
     const v = make();

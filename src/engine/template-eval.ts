@@ -130,9 +130,13 @@ export function evalNode(n: Node, scope: Scope): unknown {
   }
 }
 
-/** Filter and test names an AST uses that the registries lack (a syntax-time check for `validate`). */
+const checked = new WeakSet<Node>();
+
+/** Throw for a filter or test name the registries lack (a syntax-time check for `validate`). */
 export function checkNames(n: Node): void {
+  if (checked.has(n)) return;
   if (n.k === 'filter' && !own(filters, n.name)) throw new TemplateError(`unknown filter '${n.name}'`, n.at);
   if (n.k === 'test' && !own(tests, n.name)) throw new TemplateError(`unknown test '${n.name}'`, n.at);
   for (const c of children(n)) checkNames(c);
+  checked.add(n);
 }

@@ -41,6 +41,13 @@ describe('renderString', () => {
     ];
     for (const [expr, want] of cases) expect(evaluate(expr, scope), expr).toEqual(want);
   });
+  it('renders a large file template (too big to cache) the same every time', () => {
+    const text = Array.from({ length: 3000 }, (_, i) => `line ${i}: {{ word }}-{{ ${i} + n }}\n`).join('');
+    expect(text.length).toBeGreaterThan(64 * 1024);
+    const once = renderString(text, scope) as string;
+    expect(once.split('\n')[2999]).toBe('line 2999: Deploy-3006');
+    expect(renderString(text, { ...scope, word: 'Other' })).toBe(once.replaceAll('Deploy', 'Other'));
+  });
   it('evaluate accepts a template wrapped in {{ }} too', () => {
     expect(evaluate('{{ n > 5 }}', scope)).toBe(true);
     expect(evaluate('  {{ items | length }} ', scope)).toBe(3);
