@@ -120,9 +120,10 @@ async function runCommand(s: RunSettings, ids: string[], script: string, o: RunO
     for (const inv of invocations) record(inv, done, started);
     const missing = ids.filter((id) => !done.has(id));
     if (!missing.length) break;
-    // Fleet mode: SSM resolved the targets; an id still absent once every listed invocation is terminal was not targeted.
-    if (fleet && invocations.length && invocations.every((i) => done.has(i.InstanceId ?? '')) && ++settledPolls >= 3) {
-      for (const id of missing) done.set(id, { ok: false, kind: 'unreachable', why: 'instance was not among the fleet targets' });
+    // An id still unlisted a few polls after every listed invocation ended never got the command (fleet mode:
+    // it was not among the resolved targets); fail it instead of polling forever.
+    if (invocations.length && invocations.every((i) => done.has(i.InstanceId ?? '')) && ++settledPolls >= 3) {
+      for (const id of missing) done.set(id, { ok: false, kind: 'unreachable', why: fleet ? 'instance was not among the fleet targets' : 'SSM listed no invocation for this instance' });
       break;
     }
   }
