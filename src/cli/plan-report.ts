@@ -5,7 +5,7 @@ import { GateRefusedError, InputError } from '../errors.ts';
 import type { EventSink, RunEvent } from '../engine/events.ts';
 import { githubClient, resolveTarget, upsertComment, type CommentTarget } from './comment.ts';
 import { gateInput } from './apply-gate.ts';
-import { planMarker, renderPlanMarkdown, type GateRule, type GateStatus } from './plan-markdown.ts';
+import { planMarker, renderPlanMarkdown, type GateStatus } from './plan-markdown.ts';
 import type { Out } from './output.ts';
 import type { Prepared } from './prepare.ts';
 import type { Io } from './session.ts';
@@ -50,37 +50,14 @@ async function postComment(gh: ReturnType<typeof githubClient>, t: CommentTarget
   notice.write(line);
 }
 
-type GateModule = {
-  evaluateGate?: (input: unknown) => Promise<{ passed: boolean; rules?: GateRule[]; reasons?: string[] }>;
-  requireGate?: (input: unknown) => Promise<{ pr?: { number: number }; approvers?: { login: string }[]; commit?: string }>;
-};
-
-async function loadGate(): Promise<GateModule | undefined> {
-  try {
-    // resolved at run time: plan works (and says "not evaluated") in a build without src/gate
-    return (await import(new URL('../gate/index.ts', import.meta.url).href)) as GateModule;
-  } catch {
-    return undefined;
-  }
-}
-
 /** What the review gate would say about an apply right now (protected environments only); never throws. */
 export async function planGateStatus(p: Prepared, io: Io): Promise<GateStatus> {
   if (!p.env.protected) return { state: 'not_required', why: `${p.env.name} is not a protected environment` };
   if (!io.env.GITHUB_TOKEN && !io.env.GH_TOKEN) return { state: 'not_evaluated', why: 'no GITHUB_TOKEN or GH_TOKEN' };
-  const gate = await loadGate();
-  if (!gate?.evaluateGate && !gate?.requireGate) return { state: 'not_evaluated', why: 'the review gate module is not available' };
   try {
-    const input = gateInput(p, io);
-    if (gate.evaluateGate) {
-      const r = await gate.evaluateGate(input);
-      return { state: r.passed ? 'passed' : 'refused', rules: r.rules ?? [], reasons: r.reasons };
-    }
-    const e = await gate.requireGate!(input);
-    const approvers = (e.approvers ?? []).map((a) => `@${a.login}`).join(', ');
-    return { state: 'passed', rules: [
-      { name: 'approved in a reviewed pull request', ok: true, detail: `${e.pr ? `PR #${e.pr.number}` : 'PR'}${approvers ? `, approved by ${approvers}` : ''}` },
-      { name: 'these exact bytes are the reviewed ones', ok: true, detail: e.commit ? `commit ${e.commit.slice(0, 12)}` : undefined }] };
+    const { evaluateGate } = await import('../gate/index.ts');
+    const ev = await evaluateGate({ ...gateInput(p, io), warn: () => {} });
+    return { state: ev.passed ? 'passed' : 'refused', rules: ev.rules.map((r) => ({ name: r.rule.replace(/_/g, ' '), ok: r.ok, detail: r.detail })) };
   } catch (e) {
     if (e instanceof GateRefusedError) return { state: 'refused', rules: [], reasons: [...e.reasons] };
     return { state: 'not_evaluated', why: `the gate could not be evaluated: ${(e as Error).message.split('\n')[0]}` };

@@ -5,6 +5,9 @@ import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../src/engine/events.ts';
 import { loadRunbook } from '../../src/engine/loader.ts';
 import { runYaml, type RunYamlOpts } from '../helpers/run-yaml.ts';
+import { honestWorld, RUNBOOK, type World } from '../fakes/github/scenario.ts';
+import { planGateStatus } from '../../src/cli/plan-report.ts';
+import { prepare } from '../../src/cli/prepare.ts';
 import { fenced, inline, planMarker, renderPlanMarkdown, truncateLines, type PlanMarkdownInput } from '../../src/cli/plan-markdown.ts';
 
 const at = { file: 'rb.yml', line: 1, col: 1 };
@@ -187,5 +190,35 @@ tasks:
     expect(md).toMatch(/- failed: \*\*Disk has room\*\* on `h2`: .*h2 disk is full/);
     expect(md).toContain(':x: **The plan failed (exit 1)');
     await expect(md).toMatchFileSnapshot('./__snapshots__/plan-markdown/failed-protected.md');
+  });
+});
+
+describe('the gate section of a plan on a protected environment (real gate, GitHub fake)', () => {
+  const statusIn = async (w: World) => {
+    const p = await prepare(join(w.work, RUNBOOK), { env: 'prod', inventory: join(w.work, 'environments'), forks: '50', extraVars: [] });
+    const io = { out: { write: () => {} }, err: { write: () => {} }, env: w.env, cwd: w.work };
+    return planGateStatus(p, io);
+  };
+
+  it('an approved, merged change: the gate would pass, with its rules', async () => {
+    const { w } = await honestWorld();
+    try {
+      const g = await statusIn(w);
+      expect(g.state).toBe('passed');
+      const md = render(stream(['web1'], [{ status: 'ok' }]), { gate: g, env: { ...env, protected: true } });
+      expect(md).toContain(':white_check_mark: **passed**: apply would be allowed now.');
+      expect(md).toMatch(/- :white_check_mark: approvals: .*alice/);
+    } finally { await w.close(); }
+  });
+
+  it('an approved but unmerged pull request: the gate would refuse and says why', async () => {
+    const { w } = await honestWorld({ merge: false });
+    try {
+      const g = await statusIn(w);
+      expect(g.state).toBe('refused');
+      const md = render(stream(['web1'], [{ status: 'ok' }]), { gate: g, env: { ...env, protected: true } });
+      expect(md).toContain(':no_entry: **would refuse** an apply right now.');
+      expect(md).toMatch(/- :x: .*merged/);
+    } finally { await w.close(); }
   });
 });
