@@ -1,6 +1,6 @@
 // GitHub's official OpenAPI description (@octokit/openapi) as a response validator for the fake:
 // every body the fake sends is checked with ajv against the operation's response schema.
-import Ajv, { type ValidateFunction } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
@@ -49,8 +49,9 @@ export class OpenApi {
       const content = op?.responses[String(status)]?.content as Record<string, { schema: unknown }> | undefined;
       const schema = content?.['application/json']?.schema ?? (content ? Object.values(content)[0]?.schema : undefined);
       if (!schema) throw new Error(`OpenAPI has no ${status} response for ${key}`);
-      v = this.ajv.compile(nullableToAnyOf(ref(schema)) as object);
-      this.cache.set(key, v);
+      const compiled = this.ajv.compile(nullableToAnyOf(ref(schema)) as object);
+      this.cache.set(key, compiled);
+      return compiled;
     }
     return v;
   }
