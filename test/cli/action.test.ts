@@ -79,6 +79,7 @@ describe('the action entry point on fake GitHub events', () => {
     expect(comments[0]!.body.startsWith(MARKER)).toBe(true);
     expect(comments[0]!.body).toContain('+PORT=3');
     expect(readdirSync(join(dir, 'out'))).toEqual([]); // a plan changes nothing
+    expect(fake.store.schemaErrors).toEqual([]);
   });
 
   it('an invalid runbook fails the step with exit 2, and the valid one still gets its comment', async () => {

@@ -75,6 +75,7 @@ describe('one comment per runbook and environment', () => {
     const other = await upsertComment(gh, t, planMarker('runbooks/a.yml', 'prod'), 'prod plan');
     expect(other.action).toBe('created');
     expect(fake.store.comments.get('acme/ops#5')!.find((c) => c.id === other.id)!.body).toBe(`${planMarker('runbooks/a.yml', 'prod')}\nprod plan`);
+    expect(fake.store.schemaErrors).toEqual([]); // every response matched GitHub's OpenAPI description
   });
 
   it('a bad token is an error that names the repository and PR but never the token', async () => {

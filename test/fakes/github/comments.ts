@@ -1,9 +1,11 @@
-// Fake of GitHub's issue-comment REST endpoints (list with Link pagination, create, update), shaped
-// as in GitHub's OpenAPI description. `commentRoutes` can be mounted in a bigger GitHub fake.
+// Fake of GitHub's issue-comment REST endpoints (list with Link pagination, create, update). Every body
+// it sends is checked against GitHub's OpenAPI description first. `commentRoutes` can join a bigger fake.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { simpleUser } from './builders.ts';
+import { OpenApi } from './openapi.ts';
 
 export type FakeComment = { id: number; node_id: string; url: string; html_url: string; issue_url: string; body: string;
-  user: { login: string; id: number; type: string }; created_at: string; updated_at: string; author_association: string };
+  user: Record<string, unknown>; created_at: string; updated_at: string; author_association: string };
 
 export type CommentStore = {
   /** Comments by `owner/repo#number`. */
@@ -12,16 +14,22 @@ export type CommentStore = {
   requests: { method: string; path: string }[];
   token: string;
   nextId: number;
+  /** Bodies the fake refused to send because they broke the OpenAPI schema (tests assert this stays empty). */
+  schemaErrors: string[];
 };
 
-export const newCommentStore = (token = 'test-token'): CommentStore => ({ comments: new Map(), requests: [], token, nextId: 1000 });
+export const newCommentStore = (token = 'test-token'): CommentStore => ({ comments: new Map(), requests: [], token, nextId: 1000, schemaErrors: [] });
+
+let api: OpenApi | undefined;
+const LIST = '/repos/{owner}/{repo}/issues/{issue_number}/comments';
+const ONE = '/repos/{owner}/{repo}/issues/comments/{comment_id}';
 
 function makeComment(s: CommentStore, base: string, key: string, body: string, login: string): FakeComment {
   const id = s.nextId++;
   const [slug, n] = key.split('#') as [string, string];
   const now = new Date().toISOString();
   return { id, node_id: `IC_${id}`, url: `${base}/repos/${slug}/issues/comments/${id}`, html_url: `https://github.com/${slug}/pull/${n}#issuecomment-${id}`,
-    issue_url: `${base}/repos/${slug}/issues/${n}`, body, user: { login, id: 1, type: login.endsWith('[bot]') ? 'Bot' : 'User' },
+    issue_url: `${base}/repos/${slug}/issues/${n}`, body, user: simpleUser({ login, id: login.length, type: login.endsWith('[bot]') ? 'Bot' : 'User' }),
     created_at: now, updated_at: now, author_association: 'NONE' };
 }
 
@@ -38,6 +46,17 @@ const send = (res: ServerResponse, status: number, data: unknown, headers: Recor
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
   res.end(JSON.stringify(data));
 };
+
+/** Sends `data` only if it matches GitHub's documented response schema; otherwise a 500 and a recorded error. */
+function sendValid(s: CommentStore, res: ServerResponse, op: [string, string, number], data: unknown, headers: Record<string, string> = {}): void {
+  const problems = (api ??= new OpenApi()).check(op[0], op[1], op[2], data);
+  if (problems.length) {
+    s.schemaErrors.push(`${op[1]} ${op[0]}: ${problems.join('; ')}`);
+    send(res, 500, { message: `fake GitHub: response breaks the OpenAPI schema: ${problems.join('; ')}` });
+    return;
+  }
+  send(res, op[2], data, headers);
+}
 
 async function readJson(req: IncomingMessage): Promise<{ body?: unknown }> {
   let text = '';
@@ -57,7 +76,7 @@ function listPage(s: CommentStore, res: ServerResponse, url: URL, key: string): 
     return `<${u.toString()}>; rel="${rel}"`;
   };
   const links = [page < last && link(page + 1, 'next'), page < last && link(last, 'last'), page > 1 && link(page - 1, 'prev'), page > 1 && link(1, 'first')].filter(Boolean);
-  send(res, 200, all.slice((page - 1) * perPage, page * perPage), links.length ? { link: links.join(', ') } : {});
+  sendValid(s, res, [LIST, 'get', 200], all.slice((page - 1) * perPage, page * perPage), links.length ? { link: links.join(', ') } : {});
 }
 
 /** Handles the comment endpoints; returns false for any other path (so a bigger fake can go on). */
@@ -79,7 +98,7 @@ export async function commentRoutes(s: CommentStore, req: IncomingMessage, res: 
       if (typeof body !== 'string') { send(res, 422, { message: 'Validation Failed', errors: [{ field: 'body', code: 'missing_field' }] }); return true; }
       const c = makeComment(s, base, key, body, 'github-actions[bot]');
       s.comments.set(key, [...(s.comments.get(key) ?? []), c]);
-      send(res, 201, c);
+      sendValid(s, res, [LIST, 'post', 201], c);
       return true;
     }
   }
@@ -90,7 +109,7 @@ export async function commentRoutes(s: CommentStore, req: IncomingMessage, res: 
     if (!c) { send(res, 404, { message: 'Not Found' }); return true; }
     if (typeof body !== 'string') { send(res, 422, { message: 'Validation Failed' }); return true; }
     Object.assign(c, { body, updated_at: new Date().toISOString() });
-    send(res, 200, c);
+    sendValid(s, res, [ONE, 'patch', 200], c);
     return true;
   }
   send(res, 405, { message: 'Method Not Allowed' });
