@@ -1,11 +1,14 @@
-// Bench (npx tsx bench/ssm.ts [--hosts 1000] [--fleet] [--latency 50]): a 10-task runbook shape (writes, commands,
-// checks) over the ssm transport on N emulated instances (in-process SSM emulator); prints wall time, SSM API calls
-// per task by operation (target: at most ceil(N/50) SendCommand per task, polls bounded) and peak RSS.
+// Bench (npx tsx bench/ssm.ts [--hosts 1000] [--fleet] [--in-process] [--latency 50]): a 10-task runbook shape (writes,
+// commands, checks) over the ssm transport on N emulated instances; prints wall time, SSM API calls per task by
+// operation (target: at most ceil(N/50) SendCommand per task, polls bounded), peak RSS and CPU of this process.
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { createInterface } from 'node:readline';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sh } from '../src/engine/script.ts';
 import type { ExecOpts, Host, HostResults, Transport } from '../src/transports/types.ts';
+import { DUMMY_CREDENTIALS, type SsmEmulatorOpts } from '../test/fakes/ssm/emulator.ts';
 import { emulatedFleet } from '../test/fakes/ssm/env.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -51,7 +54,27 @@ async function runTask(task: Task, t: Transport, hosts: Host[], calls: Record<st
   return { name: task.name, ms: performance.now() - started, ok, failed: outcomes.length - ok, calls: { ...calls } };
 }
 
-async function verify(emu: Awaited<ReturnType<typeof emulatedFleet>>): Promise<number> {
+type Emulated = { instances: readonly { id: string; name?: string; sandbox: string }[]; hosts: Host[]; where: string; stop(): Promise<void> };
+
+/** The emulator in a child process (default: this process's CPU and RSS are then the transport's) or in-process. */
+async function emulate(opts: SsmEmulatorOpts): Promise<Emulated> {
+  if (process.argv.includes('--in-process')) {
+    const emu = await emulatedFleet(opts);
+    return { instances: emu.instances, hosts: emu.hosts, where: 'in-process', stop: async () => { await emu.stop(); emu.restoreEnv(); } };
+  }
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fakes/ssm/serve.ts', JSON.stringify(opts)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`emulator exited with ${code}`)));
+  });
+  const { endpoint, instances } = JSON.parse(line) as { endpoint: string; instances: Emulated['instances'] };
+  Object.assign(process.env, { AWS_ENDPOINT_URL_SSM: endpoint, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey });
+  const hosts = instances.map((i) => ({ name: i.name ?? i.id, address: i.id, vars: {} }));
+  const stop = (): Promise<void> => new Promise((resolve) => { child.once('exit', () => resolve()); child.stdin!.end(); });
+  return { instances, hosts, where: 'separate process', stop };
+}
+
+async function verify(emu: Emulated): Promise<number> {
   const want = createHash('sha256').update(PAYLOAD).digest('hex');
   let bad = 0;
   for (const inst of emu.instances) {
@@ -61,10 +84,10 @@ async function verify(emu: Awaited<ReturnType<typeof emulatedFleet>>): Promise<n
   return bad;
 }
 
-function print(rows: Row[], wallMs: number, bad: number): void {
+function print(rows: Row[], wallMs: number, bad: number, where: string): void {
   const ops = ['SendCommand', 'ListCommandInvocations', 'GetCommandInvocation', 'CancelCommand'];
   const pad = (s: string | number, n: number): string => String(s).padStart(n);
-  console.log(`\n${N} emulated instances, ${FLEET ? 'fleet mode (Targets + MaxConcurrency)' : 'batches of 50 instance ids'}`);
+  console.log(`\n${N} emulated instances (emulator ${where}), ${FLEET ? 'fleet mode (Targets + MaxConcurrency)' : 'batches of 50 instance ids'}`);
   console.log(`${'task'.padEnd(26)}${pad('ms', 8)}${pad('ok', 6)}${pad('fail', 6)}${pad('Send', 6)}${pad('List', 6)}${pad('Get', 6)}${pad('Cancel', 8)}`);
   for (const r of rows) {
     const c = ops.map((op) => r.calls[op] ?? 0);
@@ -75,11 +98,12 @@ function print(rows: Row[], wallMs: number, bad: number): void {
   console.log(`\nwall time: ${(wallMs / 1000).toFixed(2)} s for ${rows.length} tasks`);
   console.log(`SendCommand per task: max ${maxSend} (target <= ${Math.ceil(N / 50)}); API calls in all: ${total} (${(total / rows.length).toFixed(1)} per task)`);
   console.log(`payload checksum wrong on ${bad} of ${N} instances`);
-  console.log(`peak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+  const u = process.resourceUsage();
+  console.log(`peak RSS: ${(u.maxRSS / 1024).toFixed(0)} MB; CPU of this process: ${((u.userCPUTime + u.systemCPUTime) / 1e6).toFixed(1)} s`);
 }
 
 async function main(): Promise<void> {
-  const emu = await emulatedFleet({
+  const emu = await emulate({
     instances: Array.from({ length: N }, (_, i) => ({ name: `web-${String(i + 1).padStart(4, '0')}`, tags: { Role: 'bench' } })),
     latencyMs: Number(flag('latency', '50')), concurrency: Number(flag('concurrency', '64')),
   });
@@ -95,11 +119,10 @@ async function main(): Promise<void> {
     const started = performance.now();
     const rows: Row[] = [];
     for (const task of TASKS) rows.push(await runTask(task, t, hosts, calls));
-    print(rows, performance.now() - started, await verify(emu));
+    print(rows, performance.now() - started, await verify(emu), emu.where);
   } finally {
     await t.close();
     await emu.stop();
-    emu.restoreEnv();
   }
 }
 
