@@ -55,7 +55,8 @@ export function describeApiError(e: unknown, what: string): string {
   }
   if (e instanceof TypeError) return `GitHub sent an unreadable answer while ${what} (${e.message}); the gate refuses on unknown state`;
   if (!x.response) {
-    const timedOut = x.name === 'TimeoutError' || x.name === 'AbortError' || /abort|timeout/i.test(String(x.message));
+    const cause = (e as { cause?: { name?: string } }).cause;
+    const timedOut = [x.name, cause?.name].some((n) => n === 'TimeoutError' || n === 'AbortError');
     return timedOut ? `GitHub API did not answer in time while ${what}; the gate refuses without an answer: retry, or check GITHUB_API_URL`
       : `GitHub API unreachable while ${what} (${x.message ?? String(e)}); check GITHUB_API_URL and the network`;
   }
@@ -94,7 +95,7 @@ export async function listAll(gh: Gh, route: string, params: Record<string, unkn
 
 export async function getOne(gh: Gh, route: string, params: Record<string, unknown>, what: string): Promise<Record<string, unknown>> {
   try {
-    const r = await gh.octokit.request(route, { owner: gh.owner, repo: gh.repo, ...params });
+    const r = await gh.octokit.request(route, { ...(route.includes('{owner}') ? { owner: gh.owner, repo: gh.repo } : {}), ...params });
     return expectObject(r.data, what);
   } catch (e) {
     throw new GitHubProblem(describeApiError(e, what));

@@ -79,3 +79,18 @@ describe('review gate: GitHub failures refuse (exit 3)', () => {
     expect(failed(e, 'github')).toContain('GitHub API unreachable');
   });
 });
+
+describe('review gate: who runs it', () => {
+  it('a GitHub Actions token cannot read /user: the operator is GITHUB_ACTOR, looked up by name', async () => {
+    const w = await withFault({ path: '/user', kind: 'status', status: 403, times: 1 });
+    const ev = await evaluateGate(gateInput(w, { env: { ...w.env, GITHUB_ACTOR: 'carol' } }));
+    expect(ev.passed).toBe(true);
+    expect(ev.operator).toBe('carol');
+    expect(w.state.requests).toContain('GET /users/carol');
+  });
+
+  it('without GITHUB_ACTOR a 403 on /user refuses', async () => {
+    const w = await withFault({ path: '/user', kind: 'status', status: 403, times: 1 });
+    expect(failed(await refusal(gateInput(w)), 'github')).toContain('GitHub answered 403 while asking who runs this apply');
+  });
+});
