@@ -35,35 +35,47 @@ async function runCheck(c: HealthCheckSpec, d: HealthDeps): Promise<CheckResult>
   }
 }
 
+type Tally = { failed: number; errors: number; streak: number[]; evaluated: number[]; reasons: string[] };
+
+/** One measurement: every check once. Returns a reason when unhealthy is already certain. */
+async function measure(spec: HealthSpec, d: HealthDeps, m: number, t: Tally): Promise<string | undefined> {
+  let measurementFailed = false;
+  for (const [i, c] of spec.checks.entries()) {
+    const r = await runCheck(c, d);
+    d.emit({ type: 'health_measurement', measurement: m, of: spec.count, check: c.name, ok: r.ok, ...(r.value !== undefined ? { value: r.value } : {}),
+      ...(r.error ? { error: `cannot evaluate: ${r.error}` } : r.why ? { error: r.why } : {}) });
+    if (r.error) {
+      t.errors++;
+      if (++t.streak[i]! > spec.consecutiveErrorLimit) return `'${c.name}' could not be evaluated ${t.streak[i]} times in a row: ${r.error}`;
+      continue;
+    }
+    t.streak[i] = 0;
+    t.evaluated[i]!++;
+    if (!r.ok) { measurementFailed = true; t.reasons.push(`'${c.name}' ${r.why ?? 'failed'}`); }
+  }
+  if (measurementFailed) t.failed++;
+  if (t.failed > spec.failureLimit) return `${t.failed} of ${m} measurements failed (limit ${spec.failureLimit}): ${t.reasons.at(-1)}`;
+  return undefined;
+}
+
+/**
+ * Errors are counted per check (a check that keeps erroring is not excused by another that passes),
+ * and a check that was never evaluated at all cannot make a run healthy. Throws when `signal` aborts.
+ */
 export async function runHealth(spec: HealthSpec, d: HealthDeps): Promise<HealthVerdict> {
   const wait = d.sleep ?? defaultSleep;
-  let failed = 0;
-  let errors = 0;
-  let consecutiveErrors = 0;
-  const reasons: string[] = [];
+  const t: Tally = { failed: 0, errors: 0, streak: spec.checks.map(() => 0), evaluated: spec.checks.map(() => 0), reasons: [] };
   const verdict = (healthy: boolean, reason: string): HealthVerdict => {
-    d.emit({ type: 'health_result', healthy, failed, errors, phase: d.phase });
-    return { healthy, failed, errors, reason };
+    d.emit({ type: 'health_result', healthy, failed: t.failed, errors: t.errors, phase: d.phase });
+    return { healthy, failed: t.failed, errors: t.errors, reason };
   };
   await wait(parseDuration(spec.initialDelay), d.signal);
   for (let m = 1; m <= spec.count; m++) {
     if (m > 1) await wait(parseDuration(spec.interval), d.signal);
-    let measurementFailed = false;
-    for (const c of spec.checks) {
-      const r = await runCheck(c, d);
-      d.emit({ type: 'health_measurement', measurement: m, of: spec.count, check: c.name, ok: r.ok, ...(r.value !== undefined ? { value: r.value } : {}),
-        ...(r.error || r.why ? { error: r.error ?? r.why } : {}) });
-      if (r.error) {
-        errors++;
-        consecutiveErrors++;
-        if (consecutiveErrors > spec.consecutiveErrorLimit) return verdict(false, `'${c.name}' could not be evaluated ${consecutiveErrors} times in a row: ${r.error}`);
-        continue;
-      }
-      consecutiveErrors = 0;
-      if (!r.ok) { measurementFailed = true; reasons.push(`'${c.name}' ${r.why ?? 'failed'}`); }
-    }
-    if (measurementFailed) failed++;
-    if (failed > spec.failureLimit) return verdict(false, `${failed} of ${m} measurements failed (limit ${spec.failureLimit}): ${reasons.at(-1)}`);
+    const unhealthy = await measure(spec, d, m, t);
+    if (unhealthy) return verdict(false, unhealthy);
   }
-  return verdict(true, `${spec.count - failed} of ${spec.count} measurements passed`);
+  const never = spec.checks.find((_c, i) => t.evaluated[i] === 0);
+  if (never) return verdict(false, `'${never.name}' could not be evaluated in any of ${spec.count} measurements`);
+  return verdict(true, `${spec.count - t.failed} of ${spec.count} measurements passed`);
 }

@@ -1,5 +1,7 @@
 // The HTTP health check, from the engine host: method, headers, form/json/body, expected status,
-// body text, JSON path values and latency. Secret form values are revealed only on the wire.
+// body text, JSON path values and latency. Secret values (URL, headers, form) are revealed only on the wire.
+// An app that refuses, resets or does not answer in time FAILS the check; a name that does not resolve
+// or a URL that cannot be parsed is an ERROR (the check could not be evaluated from this host).
 import { parseDuration } from '../engine/duration.ts';
 import type { HttpCheckSpec } from '../engine/model.ts';
 import { Secret } from '../engine/secret.ts';
@@ -28,17 +30,28 @@ function request(c: HttpCheckSpec): { init: RequestInit; timeoutMs: number } {
   return { init: { method, headers, body, redirect: 'manual' }, timeoutMs: c.timeout !== undefined ? parseDuration(c.timeout) : 10_000 };
 }
 
+const CANNOT_EVALUATE = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ERR_INVALID_URL', 'ERR_INVALID_ARG_TYPE']);
+
+/** fetch() says only "fetch failed": the reason is in the cause chain (ECONNREFUSED, ENOTFOUND, ...). */
+function networkFailure(e: unknown, what: string, timeoutMs: number): CheckResult {
+  const err = e as Error & { cause?: { code?: string; message?: string } };
+  if (err.name === 'TimeoutError') return { ok: false, why: `${what}: no answer within ${timeoutMs} ms` };
+  const code = err.cause?.code ?? (err as { code?: string }).code;
+  const text = `${what}: ${err.message}${err.cause ? ` (${code ?? err.cause.message})` : ''}`;
+  return code && CANNOT_EVALUATE.has(code) ? { ok: false, error: text } : { ok: false, why: text };
+}
+
 export async function httpCheck(c: HttpCheckSpec, f: typeof fetch, signal: AbortSignal): Promise<CheckResult> {
   const { init, timeoutMs } = request(c);
   const started = performance.now();
   let res: Response;
   let text: string;
   try {
-    res = await f(c.url, { ...init, signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) });
+    res = await f(plain(c.url), { ...init, signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) });
     text = await res.text();
   } catch (e) {
     if (signal.aborted) throw e;
-    return { ok: false, why: `${init.method} ${c.url}: ${(e as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e as Error).message}` };
+    return networkFailure(e, `${init.method} ${String(c.url)}`, timeoutMs);
   }
   const ms = Math.round(performance.now() - started);
   const want = c.status === undefined ? [200] : Array.isArray(c.status) ? c.status : [c.status];

@@ -1,6 +1,8 @@
 // New Relic deployment markers through NerdGraph change tracking: the app name resolves to
 // exactly one APM entity (ambiguity is refused), a start marker and an outcome marker share the
 // run id as groupId, and a marker that already exists for this run and kind is never re-sent.
+// Outcome design: a second changeTrackingCreateDeployment in the same groupId whose description
+// starts with `[success]`, `[rolled_back]`, `[failed]` or `[interrupted]` (the start one with `[start]`).
 import { RunbookError } from '../errors.ts';
 import { Secret } from '../engine/secret.ts';
 import { backoff, createNerdGraph, NerdGraphError, type NerdGraph } from './nerdgraph.ts';
@@ -41,15 +43,29 @@ const CREATE = `mutation ($deployment: ChangeTrackingDeploymentInput!) {
   changeTrackingCreateDeployment(deployment: $deployment) { deploymentId entityGuid }
 }`;
 
+/** An entity GUID is base64 of `accountId|DOMAIN|TYPE|id`: the account to query when none is configured. */
+export function accountOfGuid(guid: string): number | undefined {
+  const first = Buffer.from(guid.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8').split('|')[0] ?? '';
+  return /^\d{1,12}$/.test(first) ? Number(first) : undefined;
+}
+
+/** Markers already recorded for this run and kind: NRQL on `Deployment` events (where change tracking stores them). */
 async function existing(ng: NerdGraph, o: MarkerOpts, kind: string): Promise<string | undefined> {
-  if (!o.accountId) return undefined;
+  const account = o.accountId ?? accountOfGuid(o.entityGuid);
+  if (!account) return undefined;
   const nrql = `SELECT deploymentId FROM Deployment WHERE groupId = '${gqlString(o.runId)}' AND description LIKE '[${kind}]%' SINCE 1 day ago LIMIT 1`;
   const data = await ng.query<{ actor: { account: { nrql: { results: { deploymentId?: string }[] } } } }>(
-    'query ($account: Int!, $nrql: Nrql!) { actor { account(id: $account) { nrql(query: $nrql) { results } } } }', { account: o.accountId, nrql });
+    'query ($account: Int!, $nrql: Nrql!) { actor { account(id: $account) { nrql(query: $nrql) { results } } } }', { account, nrql });
   return data.actor.account.nrql.results[0]?.deploymentId;
 }
 
-/** Look up, then create without blind retries: a create whose response was lost is found by the next lookup. */
+/** NRDB shows a new Deployment event after a few seconds: how long to wait before looking for a create that may have landed. */
+export const LANDING_WAIT_MS = 5000;
+
+/**
+ * Look up, then create without blind retries: a create whose answer was lost (no answer, 5xx) is
+ * looked for again after LANDING_WAIT_MS before it is re-sent; a rate-limited one is re-sent after backoff.
+ */
 async function send(ng: NerdGraph, o: MarkerOpts, kind: string, text: string): Promise<{ id: string }> {
   for (let attempt = 0; ; attempt++) {
     const found = await existing(ng, o, kind);
@@ -58,7 +74,7 @@ async function send(ng: NerdGraph, o: MarkerOpts, kind: string, text: string): P
       return await create(ng, o, kind, text);
     } catch (e) {
       if (!(e instanceof NerdGraphError) || !e.retryable || attempt >= 4) throw e;
-      await ng.sleep(backoff(attempt));
+      await ng.sleep(e.mayHaveLanded ? Math.max(LANDING_WAIT_MS, backoff(attempt)) : Math.max(backoff(attempt), e.retryAfterMs ?? 0));
     }
   }
 }
