@@ -108,7 +108,7 @@ describe('a runbook over ssm on the emulator', () => {
     expect((await runYamlOn(RUNBOOK(), { transport: t, hosts: hostsOf(5, 6), files, dir: plan.dir })).exitCode).toBe(0);
     const single = api.SendCommand! - before;
     expect(targeted).toBe(5 * single);
-    expect(perRun).toBeLessThan(2 * single);
+    expect(perRun).toBeLessThan(3 * single); // per host would be 5x
     await t.close();
   }, 60_000);
 
