@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Octokit } from '@octokit/rest';
 import { InputError, RunbookError } from '../errors.ts';
+import { parseRemote } from '../gate/github.ts';
 
 export type CommentTarget = { owner: string; repo: string; pr: number };
 export type UpsertResult = { action: 'created' | 'updated' | 'unchanged'; id: number; url: string };
@@ -16,12 +17,6 @@ export function githubClient(env: NodeJS.ProcessEnv, why = 'plan --comment'): Oc
     auth: token, baseUrl: (env.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, ''), userAgent: 'runbook',
     log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
   });
-}
-
-/** owner/name from a git remote URL: https://host/o/r(.git), git@host:o/r(.git), ssh://git@host/o/r(.git). */
-export function parseRemote(url: string): { owner: string; repo: string } | undefined {
-  const m = /^(?:[a-z+]+:\/\/(?:[^@/]+@)?[^/]+\/|[^@/]+@[^:/]+:)([^/]+)\/([^/]+?)(?:\.git)?\/?$/i.exec(url.trim());
-  return m ? { owner: m[1]!, repo: m[2]! } : undefined;
 }
 
 export function resolveRepository(env: NodeJS.ProcessEnv, cwd: string): { owner: string; repo: string } {
@@ -37,9 +32,9 @@ export function resolveRepository(env: NodeJS.ProcessEnv, cwd: string): { owner:
   } catch {
     throw new InputError('cannot tell the GitHub repository: set GITHUB_REPOSITORY=owner/name or add a git remote named origin');
   }
-  const found = parseRemote(url);
-  if (!found) throw new InputError(`cannot tell the GitHub repository from the origin remote '${url.trim()}': set GITHUB_REPOSITORY=owner/name`);
-  return found;
+  const found = parseRemote(url)?.split('/');
+  if (!found?.[0] || !found[1]) throw new InputError(`cannot tell the GitHub repository from the origin remote '${url.trim()}': set GITHUB_REPOSITORY=owner/name`);
+  return { owner: found[0], repo: found[1] };
 }
 
 /** The PR number from --pr, else from the Actions event payload (pull_request, pull_request_review, issue_comment). */

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { githubClient, parseRemote, resolvePullNumber, resolveRepository, upsertComment } from '../../src/cli/comment.ts';
+import { githubClient, resolvePullNumber, resolveRepository, upsertComment } from '../../src/cli/comment.ts';
 import { planMarker } from '../../src/cli/plan-markdown.ts';
 import { seedComments, startCommentsFake } from '../fakes/github/comments.ts';
 
@@ -15,21 +15,18 @@ beforeAll(async () => { fake = await startCommentsFake(); });
 afterAll(async () => { await fake.close(); });
 
 describe('where the plan comment goes', () => {
-  it('reads owner/name from every usual remote URL form', () => {
-    expect(parseRemote('https://github.com/acme/web-app.git\n')).toEqual({ owner: 'acme', repo: 'web-app' });
-    expect(parseRemote('https://github.com/acme/web-app')).toEqual({ owner: 'acme', repo: 'web-app' });
-    expect(parseRemote('https://x-access-token:abc@github.example.com/acme/web.app.git')).toEqual({ owner: 'acme', repo: 'web.app' });
-    expect(parseRemote('git@github.com:acme/web-app.git')).toEqual({ owner: 'acme', repo: 'web-app' });
-    expect(parseRemote('ssh://git@github.com/acme/web-app.git')).toEqual({ owner: 'acme', repo: 'web-app' });
-    expect(parseRemote('/srv/git/repo.git')).toBeUndefined();
-  });
-
   it('prefers GITHUB_REPOSITORY, else the origin remote, else says what to set', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rb-comment-'));
     execFileSync('git', ['init', '-q'], { cwd: dir });
     expect(() => resolveRepository({}, dir)).toThrow(/set GITHUB_REPOSITORY=owner\/name or add a git remote named origin/);
     execFileSync('git', ['remote', 'add', 'origin', 'git@github.com:acme/ops.git'], { cwd: dir });
     expect(resolveRepository({}, dir)).toEqual({ owner: 'acme', repo: 'ops' });
+    for (const url of ['https://github.com/acme/web.app.git', 'https://x-access-token:abc@github.example.com/acme/web.app', 'ssh://git@github.com/acme/web.app.git']) {
+      execFileSync('git', ['remote', 'set-url', 'origin', url], { cwd: dir });
+      expect(resolveRepository({}, dir)).toEqual({ owner: 'acme', repo: 'web.app' });
+    }
+    execFileSync('git', ['remote', 'set-url', 'origin', '/srv/git/repo.git'], { cwd: dir });
+    expect(() => resolveRepository({}, dir)).toThrow(/from the origin remote '\/srv\/git\/repo\.git'/);
     expect(resolveRepository({ GITHUB_REPOSITORY: 'other/repo' }, dir)).toEqual({ owner: 'other', repo: 'repo' });
     expect(() => resolveRepository({ GITHUB_REPOSITORY: 'nope' }, dir)).toThrow(/expected owner\/name/);
   });
