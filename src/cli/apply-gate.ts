@@ -45,9 +45,12 @@ export function gateInput(p: Prepared, io: Io, breakGlass?: string): GateInput {
 }
 
 export async function runGate(p: Prepared, o: { breakGlass?: string }, io: Io): Promise<GateResult> {
-  if (!p.env.protected) return { recheck: async () => {} };
+  // a PR that sets `protected: false` in its own copy of the environment file does not skip the gate
+  const upstream = p.env.protected ? undefined : await (await import('../gate/protected.ts')).protectedOnDefaultBranch(p.env.file);
+  if (!p.env.protected && !upstream) return { recheck: async () => {} };
+  if (upstream) io.err.write(`warning: ${p.env.name} is protected on ${upstream.branch}; this copy of its environment file says otherwise, so the review gate applies\n`);
   const { requireGate, recheckPins } = await import('../gate/index.ts');
-  const input = gateInput(p, io, o.breakGlass);
+  const input = { ...gateInput(p, io, o.breakGlass), warn: (m: string) => io.err.write(`${m}\n`) }; // the loud break-glass warning
   const evidence = await requireGate(input);
   return { evidence, recheck: () => recheckPins(evidence, input.repoDir) };
 }

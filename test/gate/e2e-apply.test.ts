@@ -1,6 +1,7 @@
 // End to end: the real CLI (`node bin/runbook.js apply`) on a protected environment (transport local) in a
 // real git repository, GitHub reached through GITHUB_API_URL at the fake. Approved: exit 0 and the journal's
-// gate event carries the evidence. Not approved: exit 3 and nothing on the host changed.
+// gate event carries the evidence. Not approved: exit 3 and nothing on the host changed. A PR that
+// sets `protected: false` in its own copy of the environment file still meets the gate.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,7 +57,7 @@ function journal(work: string): Event[] {
   return readFileSync(join(dir, files[0]!), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Event);
 }
 
-describe('runbook apply on a protected environment (end to end)', () => {
+describe('runbook apply on a protected environment (end to end)', { timeout: 90_000 }, () => {
   it('an approved, merged PR: exit 0, the host changed, the journal holds the gate evidence', async () => {
     const w = (world = await deployWorld('alice'));
     const r = await cli(w.work, ['apply', RUNBOOK, '-e', 'prod', '--yes'], w.env);
@@ -88,5 +89,31 @@ describe('runbook apply on a protected environment (end to end)', () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/GITHUB_TOKEN/);
     expect(existsSync(join(out, 'web1.env'))).toBe(false);
+  });
+
+  it('a PR that sets protected: false in its copy of the environment file still meets the gate: exit 3, nothing changed', async () => {
+    out = mkdtempSync(join(tmpdir(), 'gate-e2e-out-'));
+    const env = (prot: boolean): string => `protected: ${prot}\ntransport: local\nvars: { out: "${out}" }\ngroups: { web: { hosts: { web1: {} } } }\n`;
+    const w = (world = await makeWorld({ envPolicy: env(true) }));
+    git(w.work, ['checkout', '-q', '-b', 'unprotect']);
+    w.commit({ [ENV_FILE]: env(false), [RUNBOOK]: 'name: deploy\nhosts: web\nenvironments: [prod]\ntasks:\n  - copy: { content: "x", dest: "{{ out }}/{{ inventory_hostname }}.env" }\n' },
+      'bob', 'unprotect prod');
+    w.openPr(1, 'bob', 'unprotect');
+    const r = await cli(w.work, ['apply', RUNBOOK, '-e', 'prod', '--yes'], w.env);
+    expect(r.stderr).toContain('prod is protected on main; this copy of its environment file says otherwise, so the review gate applies');
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/0 of 1 required approval/);
+    expect(existsSync(join(out, 'web1.env'))).toBe(false);
+  });
+
+  it('an environment unprotected on the default branch too runs without the gate (no token needed)', async () => {
+    out = mkdtempSync(join(tmpdir(), 'gate-e2e-out-'));
+    const w = (world = await makeWorld({ envPolicy: `protected: false\ntransport: local\nvars: { out: "${out}" }\ngroups: { web: { hosts: { web1: {} } } }\n` }));
+    w.commit({ [RUNBOOK]: 'name: deploy\nhosts: web\nenvironments: [prod]\ntasks:\n  - copy: { content: "x", dest: "{{ out }}/{{ inventory_hostname }}.env" }\n' }, 'acme', 'dev');
+    const r = await cli(w.work, ['apply', RUNBOOK, '-e', 'prod', '--yes'], {});
+    expect(r.stderr).not.toMatch(/review gate/);
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(out, 'web1.env'), 'utf8')).toBe('x');
+    expect(w.state.requests).toEqual([]);
   });
 });
