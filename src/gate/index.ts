@@ -11,6 +11,7 @@ import type { GateEvidence, GateInput, GateRule } from './types.ts';
 
 export type { GateEvidence, GateInput, GatePolicy, GateRule } from './types.ts';
 export { formatEvidence } from './format.ts';
+export { protectedOnDefaultBranch } from './policy.ts';
 
 /** GateRefusedError that also carries the evidence (which rules failed), for callers and tests. */
 export class GateRefused extends GateRefusedError {

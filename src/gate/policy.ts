@@ -5,6 +5,7 @@ import { readFile, realpath } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { describeApiError, GitHubProblem, isObject, type Gh } from './github.ts';
+import { git } from './local.ts';
 import type { GatePolicy } from './types.ts';
 
 export type PolicyResult = GatePolicy & { source: string };
@@ -63,4 +64,28 @@ export async function readPolicy(o: { env: NodeJS.ProcessEnv; root: string; envN
   if (o.env.RUNBOOK_GATE_POLICY) return stricter(await localPolicy(o.env.RUNBOOK_GATE_POLICY, o.root, o.envName), o.extra);
   if (!o.gh || !o.defaultBranch) throw new GitHubProblem('the gate policy is read from the default branch on GitHub, which is unavailable; fix access, or set RUNBOOK_GATE_POLICY to a policy file outside the repository');
   return stricter(await defaultBranchPolicy(o.gh, o.defaultBranch, o.envFileRel.split('\\').join('/')), o.extra);
+}
+
+/**
+ * Does the environment file on the default branch (local origin/HEAD, else origin/main or origin/master) say
+ * `protected: true`? For an apply whose working tree calls the environment unprotected: a PR must not
+ * switch off its own gate. Undefined when the default branch or the file is not available locally.
+ */
+export async function protectedOnDefaultBranch(repoDir: string, envFileRel: string): Promise<boolean | undefined> {
+  const root = await git(repoDir, ['rev-parse', '--show-toplevel']);
+  if (!root) return undefined;
+  const rel = relative(root, resolve(repoDir, envFileRel)).split('\\').join('/');
+  const head = await git(root, ['rev-parse', '--abbrev-ref', 'origin/HEAD']);
+  for (const ref of [head, 'origin/main', 'origin/master']) {
+    if (!ref || ref === 'origin/HEAD') continue;
+    const text = await git(root, ['show', `${ref}:${rel}`]);
+    if (text === undefined) continue;
+    try {
+      const doc: unknown = parse(text);
+      return isObject(doc) && doc.protected === true;
+    } catch {
+      return true;
+    }
+  }
+  return undefined;
 }

@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { formatEvidence, requireGate } from '../../src/gate/index.ts';
+import { formatEvidence, protectedOnDefaultBranch, requireGate } from '../../src/gate/index.ts';
 import { parseRemote } from '../../src/gate/github.ts';
 import { ENV_FILE, failed, gateInput, git, honestWorld, makeWorld, refusal, type World } from '../fakes/github/scenario.ts';
 
@@ -94,5 +94,16 @@ describe('review gate: policy, environments and break-glass', () => {
     world = (await honestWorld()).w;
     const e = await refusal(gateInput(world, { env: { ...world.env, GITHUB_REPOSITORY: undefined } }));
     expect(failed(e, 'github')).toContain('set GITHUB_REPOSITORY=owner/name');
+  });
+});
+
+describe('protectedOnDefaultBranch', () => {
+  it('sees protected: true on origin/main even when the working tree unprotects the environment', async () => {
+    world = await makeWorld();
+    world.commit({ [ENV_FILE]: 'protected: false\n' }, 'mallory', 'unprotect prod in my PR');
+    expect(await protectedOnDefaultBranch(world.work, ENV_FILE)).toBe(true);
+    expect(await protectedOnDefaultBranch(world.work, 'environments/staging.yml')).toBeUndefined();
+    git(world.work, ['push', '-q', 'origin', 'main']);
+    expect(await protectedOnDefaultBranch(world.work, ENV_FILE)).toBe(false);
   });
 });

@@ -176,4 +176,22 @@ describe('review gate: review bypasses are refused with exit 3', () => {
     w.review(pr, 'dave', 'APPROVED');
     expect((await requireGate(gateInput(w))).approvers.map((a) => a.login).sort()).toEqual(['alice', 'dave']);
   });
+  it('a review without a commit (garbage-collected) does not count', async () => {
+    const { w, pr } = await openWorld();
+    w.review(pr, 'alice', 'APPROVED', null);
+    w.merge(pr);
+    expect(failed(await refusal(gateInput(w)), 'approvals')).toContain('review by @alice has no commit');
+  });
+
+  it('merged: HEAD files differ from the approved head (the default branch changed a template meanwhile)', async () => {
+    const { w, pr } = await openWorld();
+    w.review(pr, 'alice', 'APPROVED');
+    git(w.work, ['checkout', '-q', 'main']);
+    w.commit({ [TEMPLATE]: 'VERSION=from-main\n' }, 'dave', 'unreviewed change on main');
+    git(w.work, ['push', '-q', 'origin', 'main']);
+    w.merge(pr);
+    const e = await refusal(gateInput(w));
+    expect(failed(e, 'same_bytes')).toContain(`${TEMPLATE} differs between HEAD`);
+    expect(failed(e, 'same_bytes')).toContain(`the approved commit ${short(pr.headSha)}`);
+  });
 });
