@@ -1,9 +1,10 @@
 // A NerdGraph fake on 127.0.0.1: every GraphQL document is parsed, validated and executed by
 // graphql-js against a schema of exactly the operations runbook uses. It checks the API-Key,
 // stores deployment markers, answers entitySearch from configured entities and NRQL from
-// scripted series, and can fail on purpose (500, 429, rate limit inside a 200, malformed JSON).
+// scripted series, and can fail on purpose (500, 429 with Retry-After, rate limit inside a 200,
+// malformed JSON, a lost answer, an error that echoes the API key).
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { buildSchema, graphql } from 'graphql';
+import { buildSchema, graphql, GraphQLError } from 'graphql';
 
 const SDL = `
 scalar EntityGuid
@@ -40,8 +41,9 @@ const schema = buildSchema(SDL);
 export type FakeEntity = { name: string; guid: string; accountId?: number; entityType?: string };
 export type Marker = { deploymentId: string; entityGuid: string; version: string; changelog?: string; commit?: string; deepLink?: string;
   deploymentType?: string; description?: string; groupId?: string; timestamp?: number; user?: string };
-export type Series = 'healthy' | 'degrading' | 'empty';
-export type Fault = '500' | '429' | 'ratelimit' | 'malformed' | 'slow' | 'drop' | 'lost';
+/** ratelimited: every NRQL answer is a 200 whose `errors` say TOO_MANY_REQUESTS (partial data, as NerdGraph does). */
+export type Series = 'healthy' | 'degrading' | 'empty' | 'ratelimited';
+export type Fault = '500' | '429' | 'ratelimit' | 'malformed' | 'slow' | 'drop' | 'lost' | 'echokey' | 'pass';
 export type FakeRequest = { query: string; variables?: Record<string, unknown>; apiKey?: string };
 
 export type NewRelicFake = {
@@ -53,7 +55,7 @@ export type NewRelicFake = {
   setSeries(series: Series): void;
   /** Answer NRQL whose text matches `pattern` with these results (one list per call; the last repeats). */
   answer(pattern: RegExp, results: unknown[][]): void;
-  /** The next `count` requests fail this way. */
+  /** The next `count` requests fail this way, after any queued before ('pass' answers normally). */
   fail(fault: Fault, count?: number): void;
   stop(): Promise<void>;
 };
@@ -89,6 +91,7 @@ export async function startNewRelicFake(opts: { apiKey?: string; entities?: Fake
     if (hit) return hit.results[Math.min(hit.calls++, hit.results.length - 1)] ?? [];
     const deploy = /FROM Deployment WHERE groupId = '([^']*)' AND description LIKE '\[([^\]]*)\]%'/.exec(query);
     if (deploy) return markers.filter((m) => m.groupId === deploy[1] && m.description?.startsWith(`[${deploy[2]}]`)).map((m) => ({ deploymentId: m.deploymentId }));
+    if (series === 'ratelimited') throw new GraphQLError('Too many NRQL queries', { extensions: { errorClass: 'TOO_MANY_REQUESTS' } });
     const metric = metricOf(query);
     if (!metric || series === 'empty') return [];
     const n = counters.get(metric) ?? 0;
@@ -125,10 +128,16 @@ export async function startNewRelicFake(opts: { apiKey?: string; entities?: Fake
     requests.push({ ...parsed, apiKey });
     const fault = faults.shift();
     if (fault === 'drop') { req.socket.destroy(); return; }
-    if (fault === '500' || fault === '429') { res.statusCode = Number(fault); res.end('{"error":"fault injected"}'); return; }
+    if (fault === '500' || fault === '429') {
+      if (fault === '429') res.setHeader('retry-after', '2');
+      res.statusCode = Number(fault);
+      res.end('{"error":"fault injected"}');
+      return;
+    }
     if (fault === 'malformed') { res.setHeader('content-type', 'application/json'); res.end('{"data": {"actor": '); return; }
     if (fault === 'slow') await new Promise((r) => setTimeout(r, 1500));
     res.setHeader('content-type', 'application/json');
+    if (fault === 'echokey') { res.end(JSON.stringify({ errors: [{ message: `Key ${apiKey} is not allowed for account 1` }] })); return; }
     if (fault === 'ratelimit') { res.end(JSON.stringify({ errors: [{ message: 'Too many requests', extensions: { errorClass: 'TOO_MANY_REQUESTS' } }] })); return; }
     if (opts.apiKey && apiKey !== opts.apiKey) { res.end(JSON.stringify({ errors: [{ message: 'Invalid API key', extensions: { errorClass: 'UNAUTHORIZED' } }] })); return; }
     const result = await graphql({ schema, source: parsed.query, variableValues: parsed.variables, rootValue: root });
