@@ -1,11 +1,12 @@
 // The GitHub Action's entry point (scripts/action-entry.js) run as Actions runs it: a temp repository,
 // a fake event payload in GITHUB_EVENT_PATH, and the GitHub fake answering the plan comments.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCommentsFake } from '../fakes/github/comments.ts';
+import { spawnNode, type Spawned } from '../helpers/spawn-async.ts';
 
 const ENTRY = resolve(import.meta.dirname, '../../scripts/action-entry.js');
 let fake: Awaited<ReturnType<typeof startCommentsFake>>;
@@ -39,22 +40,12 @@ function repo(): { dir: string; base: string } {
   return { dir, base };
 }
 
-type Run = { code: number | null; stdout: string; stderr: string };
-
 /** Async spawn: the GitHub fake lives in this process and must keep answering. */
-function action(dir: string, event: string, payload: unknown, inputs: Record<string, string> = {}): Promise<Run> {
+function action(dir: string, event: string, payload: unknown, inputs: Record<string, string> = {}): Promise<Spawned> {
   const path = join(dir, 'event.json');
   writeFileSync(path, JSON.stringify(payload));
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [ENTRY], { cwd: dir, env: { ...process.env, NO_COLOR: '1', GITHUB_EVENT_NAME: event, GITHUB_EVENT_PATH: path,
-      GITHUB_REPOSITORY: 'acme/ops', GITHUB_API_URL: fake.url, GITHUB_TOKEN: fake.store.token, GITHUB_ACTOR: 'octocat', NEW_RELIC_API_KEY: '', ...inputs } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += String(d); });
-    child.stderr.on('data', (d) => { stderr += String(d); });
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
+  return spawnNode(ENTRY, [], { cwd: dir, env: { ...process.env, NO_COLOR: '1', GITHUB_EVENT_NAME: event, GITHUB_EVENT_PATH: path,
+    GITHUB_REPOSITORY: 'acme/ops', GITHUB_API_URL: fake.url, GITHUB_TOKEN: fake.store.token, GITHUB_ACTOR: 'octocat', NEW_RELIC_API_KEY: '', ...inputs } });
 }
 
 const MARKER = '<!-- runbook-plan:runbooks/app.yml:dev -->';
@@ -65,14 +56,14 @@ describe('the action entry point on fake GitHub events', () => {
     const head = commit(dir, { 'runbooks/app.yml': runbook('PORT=2') }, 'change the port');
     const first = await action(dir, 'pull_request', { action: 'opened', number: 8, pull_request: { number: 8, base: { sha: base }, head: { sha: head } } });
     expect(first.stderr).toBe('');
-    expect(first.code).toBe(0);
+    expect(first.status).toBe(0);
     expect(first.stdout).toContain('::group::runbook validate runbooks/app.yml\n');
     expect(first.stdout).toContain('::group::runbook plan runbooks/app.yml -e dev --comment --pr 8\n');
     expect(first.stdout).not.toContain('-e prod'); // declared, but no environments/prod.yml in this repo
     expect(first.stdout).toMatch(/plan comment created on acme\/ops#8/);
     const next = commit(dir, { 'runbooks/app.yml': runbook('PORT=3') }, 'again');
     const second = await action(dir, 'pull_request', { action: 'synchronize', number: 8, pull_request: { number: 8, base: { sha: base }, head: { sha: next } } });
-    expect(second.code).toBe(0);
+    expect(second.status).toBe(0);
     expect(second.stdout).toMatch(/plan comment updated on acme\/ops#8/);
     const comments = fake.store.comments.get('acme/ops#8')!;
     expect(comments).toHaveLength(1);
@@ -86,7 +77,7 @@ describe('the action entry point on fake GitHub events', () => {
     const { dir, base } = repo();
     const head = commit(dir, { 'runbooks/app.yml': runbook('PORT=4'), 'runbooks/broken.yml': 'name: x\nhosts: web\nenvironments: [dev]\ntasks:\n  - comand: ls\n' }, 'two');
     const r = await action(dir, 'pull_request', { pull_request: { number: 9, base: { sha: base }, head: { sha: head } } });
-    expect(r.code).toBe(2);
+    expect(r.status).toBe(2);
     expect(r.stderr).toContain("runbooks/broken.yml:5:5: unknown key 'comand'");
     expect(r.stderr).toMatch(/::error::runbook validate runbooks\/app\.yml runbooks\/broken\.yml exited 2/);
     expect(fake.store.comments.get('acme/ops#9')!.map((c) => c.body.split('\n')[0])).toEqual([MARKER]);
@@ -97,7 +88,7 @@ describe('the action entry point on fake GitHub events', () => {
     const after = commit(dir, { 'runbooks/app.yml': runbook('PORT=5') }, 'merge');
     const r = await action(dir, 'push', { ref: 'refs/heads/main', before: base, after }, { INPUT_ENVIRONMENT: 'dev' });
     expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    expect(r.status).toBe(0);
     expect(r.stdout).toContain('::group::runbook apply runbooks/app.yml -e dev --yes\n');
     expect(readFileSync(join(dir, 'out', 'app.env'), 'utf8')).toBe('PORT=5\n');
     expect(existsSync(join(dir, '.runbook', 'runs'))).toBe(true);
@@ -107,7 +98,7 @@ describe('the action entry point on fake GitHub events', () => {
     const { dir, base } = repo();
     const head = commit(dir, { 'README.md': 'docs only\n' }, 'docs');
     const r = await action(dir, 'pull_request', { pull_request: { number: 10, base: { sha: base }, head: { sha: head } } });
-    expect(r.code).toBe(0);
+    expect(r.status).toBe(0);
     expect(r.stdout).toContain('no runbook changed; nothing to do');
     expect(fake.store.comments.get('acme/ops#10')).toBeUndefined();
   });

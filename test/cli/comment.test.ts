@@ -1,6 +1,6 @@
 // `plan --comment`: where the comment goes (repository, PR number) and create-then-update of one
 // comment per runbook and environment against the GitHub fake (test/fakes/github).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { githubClient, resolvePullNumber, resolveRepository, upsertComment } from '../../src/cli/comment.ts';
 import { planMarker } from '../../src/cli/plan-markdown.ts';
 import { seedComments, startCommentsFake } from '../fakes/github/comments.ts';
+import { spawnNode, type Spawned } from '../helpers/spawn-async.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/runbook.js');
 let fake: Awaited<ReturnType<typeof startCommentsFake>>;
@@ -96,17 +97,8 @@ describe('runbook plan --comment and --format markdown (the real CLI)', () => {
   const runbook = (content: string): string =>
     `name: Write a file\nhosts: web\nenvironments: [dev]\ntasks:\n  - name: The file\n    copy: { content: "${content}\\n", dest: "{{ root }}/f.txt" }\n`;
   // async: the GitHub fake runs in this process, so a blocking spawnSync would starve it
-  const cli = (dir: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number | null; stdout: string; stderr: string }> =>
-    new Promise((done, fail) => {
-      const child = spawn(process.execPath, [BIN, ...args], { cwd: dir,
-        env: { ...process.env, NO_COLOR: '1', GITHUB_TOKEN: fake.store.token, GITHUB_API_URL: fake.url, GITHUB_REPOSITORY: 'acme/web', GITHUB_EVENT_PATH: '', ...env } });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => { stdout += String(d); });
-      child.stderr.on('data', (d) => { stderr += String(d); });
-      child.on('error', fail);
-      child.on('close', (status) => done({ status, stdout, stderr }));
-    });
+  const cli = (dir: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Spawned> => spawnNode(BIN, args, { cwd: dir,
+    env: { ...process.env, NO_COLOR: '1', GITHUB_TOKEN: fake.store.token, GITHUB_API_URL: fake.url, GITHUB_REPOSITORY: 'acme/web', GITHUB_EVENT_PATH: '', ...env } });
 
   it('--format markdown: the summary on stdout, progress on stderr, nothing changed', async () => {
     const dir = project();
