@@ -52,6 +52,21 @@ function toOutcome(host: Host, r: InstanceResult | undefined): HostOutcome<ExecR
   return { ok: true, value: { code: r.code, stdout: r.stdout, stderr: r.stderr, ms: r.ms, ...(r.truncated ? { truncated: true } : {}) } };
 }
 
+/** A host opens when SSM reports its instance Online (DescribeInstanceInformation, 50 ids per call). */
+async function openHosts(api: SsmApi, hosts: readonly Host[]): Promise<HostResults<void>> {
+  const ids = [...new Set(hosts.map((h) => h.address))];
+  const online = new Set<string>();
+  const errors = new Map<string, string>();
+  const batches = Array.from({ length: Math.ceil(ids.length / BATCH) }, (_, i) => ids.slice(i * BATCH, (i + 1) * BATCH));
+  await Promise.all(batches.map((b) => onlineIds(api, b).then(
+    (s) => s.forEach((id) => online.add(id)),
+    (e: Error) => b.forEach((id) => errors.set(id, `SSM API: ${e.name}: ${e.message}`)),
+  )));
+  return new Map(hosts.map((h): [string, HostOutcome<void>] => [h.name, online.has(h.address)
+    ? { ok: true, value: undefined }
+    : { ok: false, error: new TransportError('unreachable', h.name, errors.get(h.address) ?? `${h.address} is not an online SSM managed instance`) }]));
+}
+
 export function createSsmTransport(opts: SsmOpts): Transport {
   const client = opts.client ?? makeClient(opts.region);
   const api = new SsmApi({ client, onApiCall: opts.onApiCall });
@@ -94,18 +109,9 @@ export function createSsmTransport(opts: SsmOpts): Transport {
   return {
     kind: 'ssm',
     async open(hosts) {
-      const ids = [...new Set(hosts.map((h) => h.address))];
-      const online = new Set<string>();
-      const batches = Array.from({ length: Math.ceil(ids.length / BATCH) }, (_, i) => ids.slice(i * BATCH, (i + 1) * BATCH));
-      const errors = new Map<string, string>();
-      await Promise.all(batches.map((b) => onlineIds(api, b).then(
-        (s) => s.forEach((id) => online.add(id)),
-        (e: Error) => b.forEach((id) => errors.set(id, `SSM API: ${e.name}: ${e.message}`)),
-      )));
-      if (fleet) fleetIds = new Set((await describeTargets(api, opts.fleet!.targets)).filter((i) => i.ping === 'Online').map((i) => i.id));
-      return new Map(hosts.map((h): [string, HostOutcome<void>] => [h.name, online.has(h.address)
-        ? { ok: true, value: undefined }
-        : { ok: false, error: new TransportError('unreachable', h.name, errors.get(h.address) ?? `${h.address} is not an online SSM managed instance`) }]));
+      // Fleet mode needs the set the targets resolve to; if that cannot be read, plain batches are used.
+      if (opts.fleet) fleetIds = await describeTargets(api, opts.fleet.targets).then((l) => new Set(l.filter((i) => i.ping === 'Online').map((i) => i.id)), () => undefined);
+      return openHosts(api, hosts);
     },
     exec,
     put: (hosts, file, eo) => putFile(exec, hosts, file, eo),
