@@ -80,10 +80,26 @@ async function sameBytes(ctx: ReviewCtx, c: string): Promise<boolean> {
   return add(ctx, 'same_bytes', !bad.length, bad.length ? bad.join('; ') : `all ${Object.keys(ctx.blobs).length} run files at HEAD equal the approved commit ${short(c)}`);
 }
 
-/** Everyone who wrote or committed anything in the PR, and the last pusher (committer of the head commit). */
+/** A commit whose author or committer GitHub cannot tie to an account may be an approver's own: unknown, so refuse. */
+function unknownIdentities(ctx: ReviewCtx, pr: Pr, commits: Record<string, unknown>[]): void {
+  const email = (who: unknown): string => (isObject(who) && typeof who.email === 'string' ? who.email : '?');
+  const bad = commits.filter((c) => !userOf(c.author) || !userOf(c.committer)).map((c) => {
+    const g = isObject(c.commit) ? c.commit : {};
+    return `${short(String(c.sha))} (author ${email(g.author)}, committer ${email(g.committer)})`;
+  });
+  add(ctx, 'commit_identities', !bad.length, bad.length
+    ? `PR #${pr.number} has commits by git identities GitHub cannot tie to an account: ${bad.join(', ')}; the gate cannot tell whether an approver wrote them: add the email to its owner's GitHub account, or re-commit with a linked email`
+    : `every commit in PR #${pr.number} is tied to a GitHub account`);
+}
+
+/**
+ * Everyone who wrote or committed anything in the PR, and the pushers REST can see: the committer of the head
+ * commit and every actor of a head_ref_force_pushed timeline event (a plain push has no actor in REST).
+ */
 async function prPeople(ctx: ReviewCtx, pr: Pr): Promise<Map<number, string>> {
   const commits = await listAll(ctx.gh, 'GET /repos/{owner}/{repo}/pulls/{pull_number}/commits', { pull_number: pr.number }, `listing the commits of PR #${pr.number}`);
   if (commits.length !== pr.commits) throw new GitHubProblem(`PR #${pr.number} has ${pr.commits} commits but GitHub listed ${commits.length} (it lists at most 250); the gate cannot see every author, so it refuses: split the PR`);
+  unknownIdentities(ctx, pr, commits);
   const people = new Map<number, string>([[pr.author.id, 'the PR author']]);
   const note = (u: GhUser | undefined, role: string): void => { if (u && !people.has(u.id)) people.set(u.id, role); };
   note(userOf(commits.at(-1)?.committer), 'the last pusher (committer of the head commit)');
@@ -91,6 +107,8 @@ async function prPeople(ctx: ReviewCtx, pr: Pr): Promise<Map<number, string>> {
     note(userOf(c.author), 'an author of a commit in the PR');
     note(userOf(c.committer), 'a committer of a commit in the PR');
   }
+  const events = await listAll(ctx.gh, 'GET /repos/{owner}/{repo}/issues/{issue_number}/timeline', { issue_number: pr.number }, `reading the timeline of PR #${pr.number}`);
+  for (const e of events) if (e.event === 'head_ref_force_pushed') note(userOf(e.actor), 'a force-pusher of the PR branch');
   return people;
 }
 
