@@ -195,3 +195,15 @@ describe('review gate: review bypasses are refused with exit 3', () => {
     expect(failed(e, 'same_bytes')).toContain(`the approved commit ${short(pr.headSha)}`);
   });
 });
+
+describe('review gate: pushers', () => {
+  it('approval by someone who force-pushed the PR branch (commits authored as someone else) does not count', async () => {
+    const { w, pr } = await honestWorld({ merge: false });
+    world = w;
+    pr.reviews.length = 0;
+    pr.forcePushes = [{ actor: 'dave', commitId: pr.headSha, at: '2026-11-01T11:00:00Z' }];
+    w.review(pr, 'dave', 'APPROVED');
+    w.merge(pr);
+    expect(failed(await refusal(gateInput(w)), 'approvals')).toContain('@dave is a force-pusher of the PR branch');
+  });
+});

@@ -6,7 +6,9 @@ type Json = Record<string, any>;
 export type FakeUser = { login: string; id: number; type?: 'User' | 'Bot'; email?: string; permission?: 'admin' | 'maintain' | 'write' | 'triage' | 'read' | 'none' };
 export type FakeReview = { user: string; state: 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED' | 'DISMISSED'; commitId: string | null; submittedAt: string };
 export type FakePr = { number: number; title: string; author: string; headRef: string; headSha: string; commits: string[]; headRepo?: string | null;
-  baseRef: string; mergedAt?: string; mergeCommitSha?: string; reviews: FakeReview[] };
+  baseRef: string; mergedAt?: string; mergeCommitSha?: string; reviews: FakeReview[];
+  /** Force pushes of the head branch (timeline head_ref_force_pushed events). */
+  forcePushes?: { actor: string; commitId: string; at: string }[] };
 export type GitCommit = { sha: string; tree: string; parents: string[]; author: { name: string; email: string; date: string };
   committer: { name: string; email: string; date: string }; message: string };
 
@@ -96,4 +98,9 @@ export function gitTree(slug: string, sha: string, entries: { mode: string; type
   const api0 = `https://api.github.com/repos/${slug}`;
   return { sha, url: `${api0}/git/trees/${sha}`, truncated: false,
     tree: entries.map((e) => ({ ...e, url: `${api0}/git/${e.type === 'tree' ? 'trees' : 'blobs'}/${e.sha}` })) };
+}
+
+export function forcePushEvent(slug: string, prNumber: number, id: number, e: { commitId: string; at: string }, actor: FakeUser): Json {
+  return { id, node_id: `HRFPE_${id}`, url: `https://api.github.com/repos/${slug}/issues/events/${id}`, actor: simpleUser(actor), event: 'head_ref_force_pushed',
+    commit_id: e.commitId, commit_url: `https://api.github.com/repos/${slug}/commits/${e.commitId}`, created_at: e.at, performed_via_github_app: null };
 }
