@@ -17,8 +17,15 @@ export function firstNumber(v: unknown): number | undefined {
   return undefined;
 }
 
+const CONDITION = /^\s*(<=|>=|==|!=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$/;
+
+/** For validation: fail_if / pass_if must be an operator and a number, e.g. "> 1", "< 0.9", ">= 2". */
+export function isCondition(cond: string): boolean {
+  return CONDITION.test(cond);
+}
+
 export function compareWith(cond: string, value: number): boolean {
-  const m = /^\s*(<=|>=|==|!=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$/.exec(cond);
+  const m = CONDITION.exec(cond);
   if (!m) throw new Error(`invalid condition '${cond}'`);
   const n = Number(m[2]);
   switch (m[1]) {

@@ -29,7 +29,8 @@ export function decideOutcome(x: OutcomeInput): OutcomeDecision {
   const why = x.tasksFailed ? 'a task failed' : 'health checks failed';
   if (!x.hasRollback && x.healthy !== false) return { exitCode: 1, outcome: 'failed', needsRollback, message: `${why} (the runbook has no rollback: section)` };
   if (!x.hasRollback) return { exitCode: 6, outcome: 'failed', needsRollback, message: `${why} and the runbook has no rollback: section; a human must act` };
-  if (!x.rollbackRan || !x.rollbackOk) return { exitCode: 6, outcome: 'failed', needsRollback, message: `${why} and rollback failed; a human must act` };
+  if (!x.rollbackRan) return { exitCode: 6, outcome: 'failed', needsRollback, message: `${why} and rollback did not run; a human must act` };
+  if (!x.rollbackOk) return { exitCode: 6, outcome: 'failed', needsRollback, message: `${why} and rollback failed; a human must act` };
   if (x.rollbackHealthy === false) return { exitCode: 6, outcome: 'failed', needsRollback, message: `${why}; rollback ran but health is still failing; a human must act` };
   return x.tasksFailed
     ? { exitCode: 1, outcome: 'rolled_back', needsRollback, message: `${why}; rollback restored the previous state` }

@@ -7,6 +7,7 @@ import type { RunEvent } from '../../src/engine/events.ts';
 import type { HealthSpec } from '../../src/engine/model.ts';
 import { Secret } from '../../src/engine/secret.ts';
 import { runHealth } from '../../src/observe/health.ts';
+import { isCondition } from '../../src/observe/nrql.ts';
 import { accountOfGuid, createMarkers, LANDING_WAIT_MS, nerdGraphFromEnv } from '../../src/observe/markers.ts';
 import { createNerdGraph, ENDPOINTS, NerdGraphError, type NerdGraph } from '../../src/observe/nerdgraph.ts';
 import { startNewRelicFake, type NewRelicFake } from '../fakes/newrelic/index.ts';
@@ -166,4 +167,23 @@ describe('health edge cases', () => {
     expect(r).toMatchObject({ healthy: false, failed: 1 });
     expect(r.reason).toMatch(/value 2.5 matches fail_if '> 1'/);
   });
+});
+
+describe('health and interrupts', () => {
+  it('an abort during the wait stops health with the abort, not a verdict', async () => {
+    const ctl = new AbortController();
+    const events: RunEvent[] = [];
+    const started = Date.now();
+    setTimeout(() => ctl.abort(new Error('SIGINT')), 50);
+    const r = runHealth(spec([{ at, name: 'x', nrql: { query: 'SELECT 1', fail_if: '> 5' } }], { initialDelay: '10s' }),
+      { ...deps(events), signal: ctl.signal, sleep: undefined });
+    await expect(r).rejects.toThrow(/SIGINT/);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(events).toEqual([]);
+  });
+});
+
+it('conditions are an operator and a number', () => {
+  expect(['> 1', '< 0.9', '>= 2', '<=-1', '== 0', '!= 3'].every(isCondition)).toBe(true);
+  expect(['>1%', 'above 1', '> x', ''].some(isCondition)).toBe(false);
 });
