@@ -1,5 +1,7 @@
 // Glue between `runbook plan` and its PR-facing outputs: with `--format markdown` the progress goes
-// to stderr and the markdown summary to stdout; with `--comment` the summary is posted to the PR.
+// to stderr and the markdown summary to stdout; with `--comment` the summary is posted to the PR
+// (and, in GitHub Actions, added to the run's step summary).
+import { appendFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { GateRefusedError, InputError } from '../errors.ts';
 import type { EventSink, RunEvent } from '../engine/events.ts';
@@ -37,6 +39,8 @@ export function startPlanReport(o: PlanReportOpts, io: Io): PlanReport | undefin
     async finish(p, exitCode) {
       const body = renderPlanMarkdown({ events, runbook: p.runbook, env: p.env, gate: await planGateStatus(p, io) });
       if (markdown) io.out.write(body);
+      // in GitHub Actions the summary also goes on the run's page (GITHUB_STEP_SUMMARY)
+      if (io.env.GITHUB_STEP_SUMMARY) appendFileSync(io.env.GITHUB_STEP_SUMMARY, body + '\n');
       if (gh && target) await postComment(gh, target, p, body, io, markdown || o.json === true ? io.err : io.out);
       return exitCode;
     },

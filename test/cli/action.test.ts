@@ -45,7 +45,7 @@ function action(dir: string, event: string, payload: unknown, inputs: Record<str
   const path = join(dir, 'event.json');
   writeFileSync(path, JSON.stringify(payload));
   return spawnNode(ENTRY, [], { cwd: dir, env: { ...process.env, NO_COLOR: '1', GITHUB_EVENT_NAME: event, GITHUB_EVENT_PATH: path,
-    GITHUB_REPOSITORY: 'acme/ops', GITHUB_API_URL: fake.url, GITHUB_TOKEN: fake.store.token, GITHUB_ACTOR: 'octocat', NEW_RELIC_API_KEY: '', ...inputs } });
+    GITHUB_REPOSITORY: 'acme/ops', GITHUB_API_URL: fake.url, GITHUB_TOKEN: fake.store.token, GITHUB_ACTOR: 'octocat', NEW_RELIC_API_KEY: '', GITHUB_STEP_SUMMARY: '', ...inputs } });
 }
 
 const MARKER = '<!-- runbook-plan:runbooks/app.yml:dev -->';
@@ -54,13 +54,16 @@ describe('the action entry point on fake GitHub events', () => {
   it('pull_request: validates the changed runbook and posts its plan; the next push updates the same comment', async () => {
     const { dir, base } = repo();
     const head = commit(dir, { 'runbooks/app.yml': runbook('PORT=2') }, 'change the port');
-    const first = await action(dir, 'pull_request', { action: 'opened', number: 8, pull_request: { number: 8, base: { sha: base }, head: { sha: head } } });
+    const summary = join(mkdtempSync(join(tmpdir(), 'rb-summary-')), 'step-summary.md');
+    const first = await action(dir, 'pull_request', { action: 'opened', number: 8, pull_request: { number: 8, base: { sha: base }, head: { sha: head } } },
+      { GITHUB_STEP_SUMMARY: summary });
     expect(first.stderr).toBe('');
     expect(first.status).toBe(0);
     expect(first.stdout).toContain('::group::runbook validate runbooks/app.yml\n');
     expect(first.stdout).toContain('::group::runbook plan runbooks/app.yml -e dev --comment --pr 8\n');
     expect(first.stdout).not.toContain('-e prod'); // declared, but no environments/prod.yml in this repo
     expect(first.stdout).toMatch(/plan comment created on acme\/ops#8/);
+    expect(readFileSync(summary, 'utf8').startsWith(MARKER)).toBe(true);
     const next = commit(dir, { 'runbooks/app.yml': runbook('PORT=3') }, 'again');
     const second = await action(dir, 'pull_request', { action: 'synchronize', number: 8, pull_request: { number: 8, base: { sha: base }, head: { sha: next } } });
     expect(second.status).toBe(0);

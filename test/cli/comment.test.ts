@@ -98,7 +98,7 @@ describe('runbook plan --comment and --format markdown (the real CLI)', () => {
     `name: Write a file\nhosts: web\nenvironments: [dev]\ntasks:\n  - name: The file\n    copy: { content: "${content}\\n", dest: "{{ root }}/f.txt" }\n`;
   // async: the GitHub fake runs in this process, so a blocking spawnSync would starve it
   const cli = (dir: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Spawned> => spawnNode(BIN, args, { cwd: dir,
-    env: { ...process.env, NO_COLOR: '1', GITHUB_TOKEN: fake.store.token, GITHUB_API_URL: fake.url, GITHUB_REPOSITORY: 'acme/web', GITHUB_EVENT_PATH: '', ...env } });
+    env: { ...process.env, NO_COLOR: '1', GITHUB_TOKEN: fake.store.token, GITHUB_API_URL: fake.url, GITHUB_REPOSITORY: 'acme/web', GITHUB_EVENT_PATH: '', GITHUB_STEP_SUMMARY: '', ...env } });
 
   it('--format markdown: the summary on stdout, progress on stderr, nothing changed', async () => {
     const dir = project();
