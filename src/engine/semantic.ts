@@ -1,9 +1,9 @@
 // Checks beyond the schema: notify of a missing handler, a register used before it is set,
-// a loop over a non-list, health checks of exactly one kind, and the target environment.
+// a loop over a non-list, health checks of exactly one kind, `..` in paths, and the target environment.
 import type { Diagnostic } from '../errors.ts';
 import type { Runbook, TaskSpec } from './model.ts';
 import { didYouMean } from './schema.ts';
-import { referencedNames } from './template.ts';
+import { definedTests, referencedNames } from './template.ts';
 import { joinPointer, type YamlSource } from './yaml-source.ts';
 
 /** Tasks in the order they run (block, rescue, always flattened). */
@@ -18,9 +18,12 @@ function strings(v: unknown): string[] {
   return [];
 }
 
+/** Names read unguarded (a name only tested with `is defined` or given a `default` may come later). */
 function namesIn(text: string, bare: boolean): string[] {
   try {
-    return referencedNames(bare && !text.includes('{{') ? `{{ ${text} }}` : text);
+    const t = bare && !text.includes('{{') ? `{{ ${text} }}` : text;
+    const guarded = new Set(definedTests(t));
+    return referencedNames(t).filter((n) => !guarded.has(n));
   } catch {
     return []; // syntax errors are reported by the loader with their exact position
   }
@@ -93,10 +96,32 @@ function handlerNameDiagnostics(rb: Runbook): Diagnostic[] {
   });
 }
 
+/** Path arguments that must not climb out with `..`: host paths, and fetch's controller folder. */
+const PATH_ARGS: Readonly<Record<string, readonly string[]>> = { copy: ['dest'], template: ['dest'], file: ['path'], lineinfile: ['path'], fetch: ['src', 'dest'] };
+
+/** The first path argument of a module call with a `..` segment, if any (also checked after templating). */
+export function dotDotArg(module: string, args: unknown): string | undefined {
+  const a = args && typeof args === 'object' ? (args as Record<string, unknown>) : {};
+  return (PATH_ARGS[module] ?? []).find((k) => typeof a[k] === 'string' && (a[k] as string).split('/').includes('..'));
+}
+
+function pathDiagnostics(src: YamlSource, all: TaskSpec[]): Diagnostic[] {
+  return all.flatMap((t) => {
+    const key = dotDotArg(t.module, t.args);
+    return key ? [{ loc: src.locOf(joinPointer(t.pointer, t.module, key)), message: `${t.module}: ${key}: '..' is not allowed in a path; write the path itself` }] : [];
+  });
+}
+
+/** become_user is used as written (never rendered): it must be a user name. */
+function becomeUserDiagnostics(src: YamlSource, all: TaskSpec[]): Diagnostic[] {
+  return all.filter((t) => t.becomeUser !== undefined && !/^[A-Za-z_][A-Za-z0-9_.-]*\$?$/.test(t.becomeUser))
+    .map((t) => ({ loc: src.locOf(joinPointer(t.pointer, 'become_user')), message: `become_user: '${t.becomeUser}' is not a user name` }));
+}
+
 export function semanticDiagnostics(rb: Runbook, src: YamlSource): Diagnostic[] {
   const all = [...flatten(rb.tasks), ...flatten(rb.handlers), ...flatten(rb.rollback)];
   return [...notifyDiagnostics(rb, src, all), ...registerDiagnostics(rb, src), ...loopDiagnostics(rb, src, all),
-    ...healthDiagnostics(rb), ...handlerNameDiagnostics(rb)];
+    ...healthDiagnostics(rb), ...handlerNameDiagnostics(rb), ...pathDiagnostics(src, all), ...becomeUserDiagnostics(src, all)];
 }
 
 /** The runbook refuses to run on an environment its own `environments:` does not name. */

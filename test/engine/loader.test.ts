@@ -65,6 +65,10 @@ describe('loader diagnostics', () => {
     expect(lines).toEqual([...lines].sort((a, b) => a - b));
   });
 
+  it('a register guarded by `is defined` or `default` may be read before it is set', async () => {
+    expect(await problems(head + 'tasks:\n  - debug: { msg: "{{ out | default(\'none\') }}" }\n    when: out is not defined\n  - command: ls\n    register: out\n')).toEqual([]);
+  });
+
   it('loads a good runbook with locations on every task', async () => {
     const file = join(dir, 'good.yml');
     writeFileSync(file, head + 'tasks:\n  - name: one\n    command: ls\n  - block:\n      - debug: { msg: hi }\n    always:\n      - debug: { msg: bye }\n');
