@@ -2,6 +2,18 @@
 // Exit 0 when the gate passes, 3 when it refuses (GateRefusedError, mapped by exit.ts).
 import type { Command } from 'commander';
 import { evaluateGate, formatEvidence, GateRefused, refusalReasons, type GateInput } from '../gate/index.ts';
+import { gateInput } from './apply-gate.ts';
+import { prepare, type CommonOpts } from './prepare.ts';
+import type { Io } from './session.ts';
+
+/** main.ts: `runbook gate <runbook> -e <env> [-i dir] [--json] [--break-glass reason]`; 0 passed, 3 refused (thrown). */
+export async function gateCommand(runbookPath: string, o: CommonOpts & { breakGlass?: string }, io: Io): Promise<number> {
+  const p = await prepare(runbookPath, o);
+  const evidence = await evaluateGate({ ...gateInput(p, io, o.breakGlass), warn: () => {} });
+  io.out.write(o.json ? JSON.stringify({ type: 'gate', ...evidence }) + '\n' : formatEvidence(evidence));
+  if (!evidence.passed) throw new GateRefused(refusalReasons(evidence), evidence);
+  return 0;
+}
 
 export type GateDeps = {
   loadForGate(runbookPath: string, envName: string, inventoryDir: string): Promise<{ input: GateInput }>;

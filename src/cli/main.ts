@@ -53,6 +53,9 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
     .option('--break-glass <reason>', 'skip the review gate where the environment allows it (recorded loudly)')
     .option('--resume <run-id>', 'continue a failed or interrupted run')
     .action((file: string, o) => run(async () => (await import('./apply.ts')).applyCommand(file, o, io))());
+  common(program.command('gate').argument('<runbook>').description('show the review gate evidence (PR, approvers, commit, blob SHAs, every rule); applies nothing'), true)
+    .option('--break-glass <reason>', 'evaluate as apply --break-glass would')
+    .action((file: string, o) => run(async () => (await import('./gate.ts')).gateCommand(file, o, io))());
   program.command('history').description('past runs from the journal').option('-n <n>', 'how many', '20').option('--json', 'JSON Lines output')
     .action((o) => run(async () => (await import('./history.ts')).historyCommand(o, io))());
   program.command('show').argument('<run-id>').description('one run\'s events and evidence').option('--json', 'raw events').option('--no-color', 'no colours')
