@@ -1,6 +1,6 @@
 // Parses one YAML file keeping positions: every JSON pointer maps back to `file:line:col`
 // (value node, or the key of a map entry). YAML syntax errors become Diagnostics, all at once.
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type YAMLError } from 'yaml';
 import type { Diagnostic, SourceLoc } from '../errors.ts';
 
 export interface YamlSource {
@@ -54,11 +54,13 @@ export function parseYamlSource(file: string, text: string): { source?: YamlSour
     return { diagnostics: [{ loc: at(i), message: 'binary content (NUL byte): not a YAML text file' }] };
   }
   const doc: Document.Parsed = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
-  const diagnostics: Diagnostic[] = [...doc.errors, ...doc.warnings.filter((w) => w.code !== 'TAG_RESOLVE_FAILED')].map((e) => ({
-    loc: at(e.pos[0]),
-    message: e.code === 'DUPLICATE_KEY' ? 'duplicate key' : e.message.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, ''),
-  }));
+  const problems = [...doc.errors, ...doc.warnings.filter((w) => w.code !== 'TAG_RESOLVE_FAILED')]
+    // a stack overflow is reported once per nesting level: keep one
+    .filter((e, i, all) => e.code !== 'RESOURCE_EXHAUSTION' || all.findIndex((x) => x.code === e.code) === i);
+  const diagnostics: Diagnostic[] = problems.map((e) => syntaxDiagnostic(doc, e, at));
   if (diagnostics.length) return { diagnostics };
+  const aliases = aliasDiagnostic(doc);
+  if (aliases) return { diagnostics: [{ loc: at(aliases.offset), message: aliases.message }] };
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: 100 });
@@ -94,6 +96,74 @@ export function parseYamlSource(file: string, text: string): { source?: YamlSour
     },
   };
   return { source, diagnostics: [] };
+}
+
+/** The node an unterminated quote or flow collection opened (its range ends where the error is). */
+function openedAt(doc: Document.Parsed, offset: number, want: (n: Node) => boolean): Node | undefined {
+  let found: Node | undefined;
+  const visit = (n: unknown): void => {
+    if (found || !n || typeof n !== 'object') return;
+    const node = n as Node;
+    if (node.range && node.range[0] < offset && node.range[1] >= offset && want(node)) found = node;
+    if (isMap(node)) node.items.forEach((p) => { visit(p.key); visit(p.value); });
+    else if (isSeq(node)) node.items.forEach(visit);
+  };
+  visit(doc.contents);
+  return found;
+}
+
+const isQuoted = (n: Node): boolean => isScalar(n) && (n.type === 'QUOTE_DOUBLE' || n.type === 'QUOTE_SINGLE');
+const isFlow = (n: Node): boolean => (isMap(n) || isSeq(n)) && n.flow === true;
+
+/** A parser error as a Diagnostic; unclosed quotes and brackets point at where they were opened. */
+function syntaxDiagnostic(doc: Document.Parsed, e: YAMLError, at: (offset: number) => SourceLoc): Diagnostic {
+  const first = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, '');
+  if (e.code === 'DUPLICATE_KEY') return { loc: at(e.pos[0]), message: 'duplicate key' };
+  if (e.code === 'MULTIPLE_DOCS') return { loc: at(e.pos[0]), message: 'more than one YAML document (a second \'---\'): a file holds exactly one' };
+  if (e.code === 'RESOURCE_EXHAUSTION') return { loc: at(e.pos[0]), message: 'YAML nested too deeply to parse' };
+  if (/closing ["']quote/.test(first)) {
+    const q = openedAt(doc, e.pos[0], isQuoted);
+    if (q?.range) return { loc: at(q.range[0]), message: `unterminated quoted string: no closing ${(q as { type?: string }).type === 'QUOTE_DOUBLE' ? '"' : "'"}` };
+  }
+  if (/^Flow (map|sequence)/.test(first)) {
+    const f = openedAt(doc, e.pos[0], isFlow);
+    const [open, close] = first.startsWith('Flow map') ? ['{', '}'] : ['[', ']'];
+    if (f?.range) return { loc: at(f.range[0]), message: `unclosed '${open}': no matching '${close}' (or a following line is not indented enough)` };
+  }
+  return { loc: at(e.pos[0]), message: first };
+}
+
+const MAX_EXPANDED = 100_000;
+
+/** Aliases that never resolve, refer to themselves, or expand past MAX_EXPANDED nodes ("billion laughs"). */
+function aliasDiagnostic(doc: Document.Parsed): { offset: number; message: string } | undefined {
+  const sizes = new Map<Node, number>();
+  const open = new Set<Node>();
+  let problem: { offset: number; message: string } | undefined;
+  const size = (n: unknown): number => {
+    if (problem || !n || typeof n !== 'object') return 1;
+    const node = n as Node;
+    const known = sizes.get(node);
+    if (known !== undefined) return known;
+    if (isAlias(node)) {
+      const target = node.resolve(doc) as Node | undefined;
+      const offset = node.range?.[0] ?? 0;
+      if (!target) problem = { offset, message: `alias *${node.source} has no anchor &${node.source} before it` };
+      else if (open.has(target)) problem = { offset, message: `alias *${node.source} refers to its own anchor (a cycle)` };
+      const s = problem ? 1 : size(target);
+      if (!problem && s > MAX_EXPANDED) problem = { offset, message: `aliases expand to more than ${MAX_EXPANDED} values (an alias bomb); refusing to load` };
+      return s;
+    }
+    open.add(node);
+    let total = 1;
+    if (isMap(node)) for (const p of node.items) total += size(p.key) + size(p.value);
+    else if (isSeq(node)) for (const item of node.items) total += size(item);
+    open.delete(node);
+    sizes.set(node, total);
+    return total;
+  };
+  size(doc.contents);
+  return problem;
 }
 
 /** The source line for a location and a caret under its column (for the CLI). */
