@@ -1,23 +1,25 @@
 // `runbook validate <file>...`: schema, semantic checks and secret scan of runbooks (and of
 // environment files, recognised by their `transport:` key). No host is contacted.
-import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { InputError, type Diagnostic } from '../errors.ts';
 import { loadEnvironment } from '../engine/environment.ts';
-import { loadRunbook } from '../engine/loader.ts';
+import { loadRunbook, readSource } from '../engine/loader.ts';
 import { environmentDiagnostics } from '../engine/semantic.ts';
 import type { Io } from './session.ts';
 
-function looksLikeEnvironment(file: string): boolean {
-  try {
-    return /^transport\s*:/m.test(readFileSync(file, 'utf8'));
-  } catch {
-    return false;
-  }
+const RUNBOOK_KEY = /^(name|hosts|environments|tasks|handlers|rollback|health)\s*:/m;
+const ENVIRONMENT_KEY = /^(transport|groups|ssh|ssm|gate|protected|lock|require_rollback)\s*:/m;
+
+/** An environment has a top-level `transport:`; one that lacks it is still recognised by its
+ *  other keys, or by living in an `environments/` folder, as long as it has no runbook keys. */
+async function looksLikeEnvironment(file: string): Promise<boolean> {
+  const { text } = await readSource(file); // bounded read; size and encoding problems are reported here
+  if (/^transport\s*:/m.test(text)) return true;
+  return !RUNBOOK_KEY.test(text) && (ENVIRONMENT_KEY.test(text) || basename(dirname(resolve(file))) === 'environments');
 }
 
 async function validateOne(file: string, env?: string): Promise<string> {
-  if (looksLikeEnvironment(file)) {
+  if (await looksLikeEnvironment(file)) {
     await loadEnvironment(dirname(resolve(file)), basename(file).replace(/\.ya?ml$/, ''));
     return `${file}: ok (environment)`;
   }

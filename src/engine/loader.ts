@@ -1,6 +1,7 @@
 // Loads a runbook: secret scan, YAML with positions, schema (ajv), module arguments, then
 // semantic checks. Every problem is collected and thrown at once as one InputError (exit 2).
-import { readFile } from 'node:fs/promises';
+import { isUtf8 } from 'node:buffer';
+import { open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { InputError, type Diagnostic, type SourceLoc } from '../errors.ts';
 import { modules } from '../tasks/index.ts';
@@ -16,14 +17,53 @@ type Raw = Record<string, unknown>;
 const TASK_LISTS = ['tasks', 'handlers', 'rollback', 'block', 'rescue', 'always'];
 const MODULE_PATH = new RegExp(`/(${TASK_LISTS.join('|')})/\\d+/(${Object.keys(modules).join('|')})(/|$)`);
 
+const MAX_SOURCE_BYTES = 2 * 1024 * 1024;
+
+/** Reads at most MAX_SOURCE_BYTES + 1 bytes, so /dev/zero or a 1 GB file cannot exhaust memory. */
+async function readBounded(abs: string): Promise<Buffer> {
+  const fh = await open(abs, 'r');
+  try {
+    const buf = Buffer.alloc(MAX_SOURCE_BYTES + 1);
+    let n = 0;
+    for (let got = -1; got !== 0 && n < buf.length;) n += (got = (await fh.read(buf, n, buf.length - n, null)).bytesRead);
+    return buf.subarray(0, n);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Byte offset of the first invalid UTF-8 sequence (only called when isUtf8 said no). */
+function firstBadByte(b: Buffer): number {
+  for (let i = 0; i < b.length;) {
+    const c = b[i]!;
+    const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+    if (n < 0) return i;
+    for (let k = 1; k <= n; k++) if (((b[i + k] ?? 0) & 0xc0) !== 0x80) return i;
+    i += n + 1;
+  }
+  return 0; // overlong or surrogate forms isUtf8 refuses: report the start of the file
+}
+
+function utf8Diagnostic(file: string, bytes: Buffer): Diagnostic {
+  const bad = firstBadByte(bytes);
+  const lineStart = bytes.lastIndexOf(0x0a, bad - 1) + 1;
+  const line = bad === 0 ? 1 : bytes.subarray(0, lineStart).filter((c) => c === 0x0a).length + 1;
+  const col = bytes.subarray(lineStart, bad).toString('utf8').length + 1;
+  return { loc: { file, line, col }, message: `not UTF-8 text (byte 0x${(bytes[bad] ?? 0).toString(16)}): binary or wrongly encoded file` };
+}
+
 export async function readSource(file: string): Promise<{ text: string; abs: string }> {
   const abs = resolve(file);
+  let bytes: Buffer;
   try {
-    return { text: await readFile(abs, 'utf8'), abs };
+    bytes = await readBounded(abs);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError(`${file}: cannot read: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : String(code)}`);
   }
+  if (bytes.length > MAX_SOURCE_BYTES) throw new InputError([{ loc: { file, line: 1, col: 1 }, message: `file is larger than ${MAX_SOURCE_BYTES / 1024 / 1024} MB; refusing to parse` }]);
+  if (!isUtf8(bytes)) throw new InputError([utf8Diagnostic(file, bytes)]);
+  return { text: bytes.toString('utf8'), abs };
 }
 
 /** Parse + secret scan + schema. Throws when the YAML cannot be used at all; else returns the problems found. */
@@ -32,8 +72,9 @@ export function parseWithDiagnostics(file: string, text: string, schema: 'runboo
   const { source, diagnostics } = parseYamlSource(file, text);
   if (!source || diagnostics.length) throw new InputError([...secrets, ...diagnostics]);
   const value = source.value;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new InputError([...secrets, { loc: source.locOf(''), message: `a ${schema} file must be a YAML mapping` }]);
+  if (value === null || value === undefined) throw new InputError([...secrets, { loc: source.locOf(''), message: `empty ${schema} file: no YAML content` }]);
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new InputError([...secrets, { loc: source.locOf(''), message: `${schema === 'runbook' ? 'a runbook' : 'an environment'} file must be a YAML mapping, not ${Array.isArray(value) ? 'a list' : `a ${typeof value}`}` }]);
   }
   return { source, diagnostics: [...secrets, ...schemaDiagnostics(validatorFor(schema), value, source, { skip })] };
 }
