@@ -7,7 +7,7 @@ import { InputError, type Diagnostic } from '../errors.ts';
 import type { Environment, HostSpec } from './model.ts';
 import { parseChecked, readSource } from './loader.ts';
 import { didYouMean } from './schema.ts';
-import { joinPointer } from './yaml-source.ts';
+import { joinPointer, type YamlSource } from './yaml-source.ts';
 
 type Raw = Record<string, unknown>;
 
@@ -25,8 +25,8 @@ export async function loadEnvironment(dir: string, name: string): Promise<Enviro
     throw new InputError(`unknown environment '${name}': no ${join(dir, name)}.yml` +
       (known.length ? ` (known: ${known.join(', ')}${guess ? `; did you mean '${guess}'?` : ''})` : ` (no environments in ${dir})`));
   }
-  const { text } = await readSource(file);
   const shown = relative(process.cwd(), file) || file;
+  const { text } = await readSource(shown);
   const src = parseChecked(shown, text, 'environment');
   const doc = src.value as Raw;
   const hosts = new Map<string, HostSpec>();
@@ -47,8 +47,7 @@ export async function loadEnvironment(dir: string, name: string): Promise<Enviro
       });
     }
   }
-  const bad: Diagnostic[] = [...hosts.values()].filter((h) => !/^[A-Za-z0-9_.:@-]+$/.test(h.name))
-    .map((h) => ({ loc: h.at, message: `invalid host name '${h.name}' (letters, digits, . _ - : @ only)` }));
+  const bad: Diagnostic[] = [...hosts.values()].flatMap((h) => hostDiagnostics(src, h));
   if (bad.length) throw new InputError(bad);
   const ssh = (doc.ssh as Raw | undefined) ?? {};
   const ssm = (doc.ssm as Raw | undefined) ?? {};
@@ -70,6 +69,18 @@ export async function loadEnvironment(dir: string, name: string): Promise<Enviro
     requireRollback: doc.require_rollback === true,
     lock: { backend: (lock.backend as 'file' | 'git' | undefined) ?? 'file', lease: lock.lease as string | undefined },
   };
+}
+
+/** Host names become file names (fetch) and command arguments; addresses go into known_hosts lines. */
+function hostDiagnostics(src: YamlSource, h: HostSpec): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  if (!/^[A-Za-z0-9_.:@-]+$/.test(h.name)) out.push({ loc: h.at, message: `invalid host name '${h.name}' (letters, digits, . _ - : @ only)` });
+  else if (/^[.-]/.test(h.name)) out.push({ loc: h.at, message: `invalid host name '${h.name}': must not start with '.' or '-'` });
+  if (/[\s\u0000-\u001f\u007f]/.test(h.address) || h.address.startsWith('-')) {
+    const loc = src.locOf(joinPointer('/groups', h.groups.at(-1)!, 'hosts', h.name, 'address'));
+    out.push({ loc, message: `invalid address for host '${h.name}': no spaces, control characters or leading '-'` });
+  }
+  return out;
 }
 
 function globToRegExp(glob: string): RegExp {
