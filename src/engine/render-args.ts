@@ -7,6 +7,7 @@ import type { TaskModule } from '../tasks/types.ts';
 import { Script } from './script.ts';
 import { Secret } from './secret.ts';
 import { validatorFor } from './schema.ts';
+import { dotDotArg } from './semantic.ts';
 import { evaluate, renderShell, renderValue, truthy, type Scope } from './template.ts';
 
 const SHELL_MODULES = new Set(['command', 'shell']);
@@ -44,6 +45,8 @@ export function renderArgs(m: TaskModule<unknown>, raw: unknown, scope: Scope, d
 /** Schema errors in rendered arguments (a template produced the wrong type), as text. */
 export function renderedArgErrors(m: TaskModule<unknown>, args: unknown): string | undefined {
   if (SHELL_MODULES.has(m.name) || m.name === 'assert') return undefined;
+  const dotDot = dotDotArg(m.name, plain(args));
+  if (dotDot) return `${m.name}.${dotDot}: '..' is not allowed in a path`; // a variable must not steer a write elsewhere
   const v: ValidateFunction = validatorFor(m.schema);
   if (v(plain(args))) return undefined;
   return (v.errors ?? []).map((e) => `${m.name}${e.instancePath.replace(/\//g, '.')}: ${e.message ?? e.keyword}`).join('; ');

@@ -55,6 +55,8 @@ function valueAt(value: unknown, pointer: string): unknown {
 
 /** Template strings are checked after rendering, so `{{ port }}` may stand where a number goes. */
 const isTemplate = (v: unknown): boolean => typeof v === 'string' && v.includes('{{');
+/** Task keywords the engine uses as written, never rendered: a `{{` there cannot be rendered later. */
+const LITERAL_KEYWORD = /\/\d+\/(register|become_user|delegate_to|timeout|delay|retries|run_once|ignore_errors|no_log|loop_control\/loop_var)$/;
 
 function describe(e: ErrorObject): string {
   switch (e.keyword) {
@@ -81,7 +83,7 @@ export function schemaDiagnostics(validate: ValidateFunction, value: unknown, sr
   for (const e of errors) {
     const at = base + e.instancePath;
     const data = valueAt(value, e.instancePath);
-    if (isTemplate(data) && e.keyword !== 'additionalProperties' && e.keyword !== 'required') continue;
+    if (isTemplate(data) && e.keyword !== 'additionalProperties' && e.keyword !== 'required' && !LITERAL_KEYWORD.test(at)) continue;
     // inside an anyOf, report the union once ("must be a duration") instead of each branch
     if (unionPaths.has(e.instancePath) && e.keyword !== 'anyOf' && e.keyword !== 'oneOf') continue;
     const name = pointerSegments(e.instancePath).filter((s) => !/^\d+$/.test(s)).pop();
