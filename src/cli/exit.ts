@@ -35,9 +35,12 @@ export function describeError(e: unknown): { code: number; text: string; json: R
     json: { type: 'error', exitCode: ExitCode.taskFailed, error: 'InternalError', message: err.message } };
 }
 
+/** Control characters from hostile input (terminal escapes, NUL, CR) never reach the terminal raw. */
+const printable = (text: string): string => text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\ufffd');
+
 export function reportError(e: unknown, io: { out: Out; err: Out; json: boolean }): number {
   const d = describeError(e);
   if (io.json) io.out.write(JSON.stringify(d.json) + '\n');
-  io.err.write(d.text + '\n');
+  io.err.write(printable(d.text) + '\n');
   return d.code;
 }
