@@ -116,4 +116,18 @@ describe('runbook apply on a protected environment (end to end)', { timeout: 90_
     expect(readFileSync(join(out, 'web1.env'), 'utf8')).toBe('x');
     expect(w.state.requests).toEqual([]);
   });
+
+  it('runbook gate shows the evidence without applying: exit 0 when approved, 3 with the failed rule when not', async () => {
+    const w = (world = await deployWorld('alice'));
+    const ok = await cli(w.work, ['gate', RUNBOOK, '-e', 'prod'], w.env);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/review gate: PASSED[\s\S]*pull request #1[\s\S]*approvers +@alice/);
+    expect(ok.stdout).toContain(git(w.work, ['rev-parse', `HEAD:${RUNBOOK}`]));
+    expect(existsSync(join(out, 'web1.env'))).toBe(false);
+    const json = await cli(w.work, ['gate', RUNBOOK, '-e', 'prod', '--json'], { ...w.env, GITHUB_TOKEN: '' });
+    expect(json.code).toBe(3);
+    const first = JSON.parse(json.stdout.trim().split('\n')[0]!) as { type: string; passed: boolean; rules: { rule: string; ok: boolean; detail: string }[] };
+    expect(first).toMatchObject({ type: 'gate', passed: false });
+    expect(first.rules.find((r) => !r.ok)?.detail).toMatch(/GITHUB_TOKEN/);
+  });
 });
