@@ -120,7 +120,9 @@ export async function requireGate(input: GateInput): Promise<GateEvidence> {
 /** Right before the first task: the files and HEAD must still be exactly what the gate pinned. */
 export async function recheckPins(evidence: GateEvidence, repoDir: string): Promise<void> {
   const top = await localFacts(repoDir, []);
-  const now = await localFacts(repoDir, Object.keys(evidence.blobs).map((rel) => resolve(top.root, rel)));
+  const files = Object.keys(evidence.blobs);
+  if (!files.length) throw new GateRefused(['pins: the evidence pins no files; run the gate again'], evidence);
+  const now = await localFacts(repoDir, files.map((rel) => resolve(top.root, rel)));
   const reasons = [...now.problems];
   if (now.head !== evidence.commit) reasons.push(`HEAD moved from ${evidence.commit.slice(0, 7)} to ${(now.head ?? 'none').slice(0, 7)} after the gate passed; run apply again`);
   for (const [rel, sha] of Object.entries(evidence.blobs)) {

@@ -71,6 +71,7 @@ export async function localFacts(repoDir: string, files: readonly string[]): Pro
   const root = await realpath(top);
   const head = await git(root, ['rev-parse', '--verify', '--quiet', 'HEAD']);
   if (!head) return { root, blobs: {}, problems: [`${root} has no commit yet; commit the runbook and get it reviewed`] };
+  if (!files.length) return { root, head, blobs: {}, problems: ['no files to pin: the gate needs the runbook and every file it reads (a bug in the caller)'] };
   const facts = await Promise.all([...new Set(files)].map((f) => fileFact(root, f)));
   const blobs: Record<string, string> = {};
   for (const f of facts) if (f.sha && !f.problem) blobs[f.rel] = f.sha;
