@@ -67,6 +67,7 @@ export const LANDING_WAIT_MS = 5000;
  * looked for again after LANDING_WAIT_MS before it is re-sent; a rate-limited one is re-sent after backoff.
  */
 async function send(ng: NerdGraph, o: MarkerOpts, kind: string, text: string): Promise<{ id: string }> {
+  let waitedForLanding = false; // once per marker: bounds a flaky API to ~5 s + 4 backoffs
   for (let attempt = 0; ; attempt++) {
     const found = await existing(ng, o, kind);
     if (found) return { id: found };
@@ -74,7 +75,9 @@ async function send(ng: NerdGraph, o: MarkerOpts, kind: string, text: string): P
       return await create(ng, o, kind, text);
     } catch (e) {
       if (!(e instanceof NerdGraphError) || !e.retryable || attempt >= 4) throw e;
-      await ng.sleep(e.mayHaveLanded ? Math.max(LANDING_WAIT_MS, backoff(attempt)) : Math.max(backoff(attempt), e.retryAfterMs ?? 0));
+      const landing = e.mayHaveLanded && !waitedForLanding;
+      waitedForLanding ||= landing;
+      await ng.sleep(landing ? LANDING_WAIT_MS : Math.max(backoff(attempt), e.retryAfterMs ?? 0));
     }
   }
 }

@@ -187,3 +187,14 @@ it('conditions are an operator and a number', () => {
   expect(['> 1', '< 0.9', '>= 2', '<=-1', '== 0', '!= 3'].every(isCondition)).toBe(true);
   expect(['>1%', 'above 1', '> x', ''].some(isCondition)).toBe(false);
 });
+
+it('a create that keeps failing with 5xx waits for NRDB once, then backs off, and gives up bounded', async () => {
+  const g = fresh(0);
+  const m = createMarkers(g, { entityGuid: GUID, runId: 'flaky-1', version: '1', user: 'u' });
+  for (let i = 0; i < 5; i++) { nr.fail('pass'); nr.fail('500'); }
+  const e = await m.start().catch((x: unknown) => x);
+  expect(e).toBeInstanceOf(NerdGraphError);
+  expect(slept.filter((ms) => ms === LANDING_WAIT_MS)).toHaveLength(1);
+  expect(slept).toHaveLength(4);
+  expect(nr.markers.filter((x) => x.groupId === 'flaky-1')).toHaveLength(0);
+});
