@@ -4,7 +4,7 @@ import { changedBetween, firstChange } from './local.ts';
 import { describeApiError, getOne, GitHubProblem, isBot, isObject, listAll, userOf, type Gh, type GhUser } from './github.ts';
 import type { GateEvidence, GatePolicy, GateRule } from './types.ts';
 
-export type Pr = { number: number; url: string; title: string; author: GhUser; merged: boolean; mergedAt?: string; mergeCommit?: string;
+export type Pr = { number: number; url: string; title: string; author: GhUser; open: boolean; merged: boolean; mergedAt?: string; mergeCommit?: string;
   head: string; baseRef: string; baseRepo: string; headRepo?: string; commits: number };
 
 export type ReviewCtx = { gh: Gh; root: string; head: string; blobs: Record<string, string>; defaultBranch: string; policy: GatePolicy;
@@ -22,7 +22,7 @@ function parsePr(d: Record<string, unknown>): Pr {
     || typeof d.commits !== 'number') {
     throw new GitHubProblem('GitHub sent a pull request the gate cannot read (missing head, base, author or commit count); the gate refuses on unknown state');
   }
-  return { number: d.number, url: String(d.html_url ?? ''), title: String(d.title ?? ''), author, merged: d.merged === true && typeof d.merged_at === 'string',
+  return { number: d.number, url: String(d.html_url ?? ''), title: String(d.title ?? ''), author, open: d.state === 'open', merged: d.merged === true && typeof d.merged_at === 'string',
     mergedAt: typeof d.merged_at === 'string' ? d.merged_at : undefined, mergeCommit: typeof d.merge_commit_sha === 'string' ? d.merge_commit_sha : undefined,
     head: head.sha, baseRef: base.ref, baseRepo, headRepo: isObject(head.repo) && typeof head.repo.full_name === 'string' ? head.repo.full_name : undefined,
     commits: d.commits };
@@ -56,6 +56,7 @@ async function findPr(ctx: ReviewCtx): Promise<Pr | undefined> {
 /** merged: PR merged into the default branch and HEAD is its merge (or head) commit; approved: HEAD is the PR head. */
 function stateRule(ctx: ReviewCtx, pr: Pr): boolean {
   if (ctx.policy.require === 'approved') {
+    if (!pr.open && !pr.merged) return add(ctx, 'head', false, `PR #${pr.number} was closed without being merged; its approvals no longer stand: reopen it or open a new PR`);
     return add(ctx, 'head', ctx.head === pr.head, ctx.head === pr.head ? `HEAD is the head of PR #${pr.number}`
       : `HEAD ${short(ctx.head)} is not the head of PR #${pr.number} (${short(pr.head)}); check out the PR head, or push HEAD and get it reviewed`);
   }

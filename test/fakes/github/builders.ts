@@ -6,7 +6,7 @@ type Json = Record<string, any>;
 export type FakeUser = { login: string; id: number; type?: 'User' | 'Bot'; email?: string; permission?: 'admin' | 'maintain' | 'write' | 'triage' | 'read' | 'none' };
 export type FakeReview = { user: string; state: 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED' | 'DISMISSED'; commitId: string | null; submittedAt: string };
 export type FakePr = { number: number; title: string; author: string; headRef: string; headSha: string; commits: string[]; headRepo?: string | null;
-  baseRef: string; mergedAt?: string; mergeCommitSha?: string; reviews: FakeReview[];
+  baseRef: string; mergedAt?: string; /** Closed without a merge. */ closedAt?: string; mergeCommitSha?: string; reviews: FakeReview[];
   /** Force pushes of the head branch (timeline head_ref_force_pushed events). */
   forcePushes?: { actor: string; commitId: string; at: string }[] };
 export type GitCommit = { sha: string; tree: string; parents: string[]; author: { name: string; email: string; date: string };
@@ -45,7 +45,7 @@ function prPatch(api: OpenApi, base: Json, pr: FakePr, o: { slug: string; users:
     repo: slug === null ? null : repoPatch(structuredClone(exampleRepo), slug, slug === o.slug ? o.defaultOwner : o.users(pr.author), 'main') });
   const url = `https://api.github.com/repos/${o.slug}/pulls/${pr.number}`;
   return { ...base, id: 1000 + pr.number, number: pr.number, url, html_url: `https://github.com/${o.slug}/pull/${pr.number}`, title: pr.title, user: author,
-    state: pr.mergedAt ? 'closed' : 'open', merged_at: pr.mergedAt ?? null, closed_at: pr.mergedAt ?? null, merge_commit_sha: pr.mergeCommitSha ?? null,
+    state: pr.mergedAt || pr.closedAt ? 'closed' : 'open', merged_at: pr.mergedAt ?? null, closed_at: pr.mergedAt ?? pr.closedAt ?? null, merge_commit_sha: pr.mergeCommitSha ?? null,
     head: side(pr.headRef, pr.headSha, headSlug), base: side(pr.baseRef, pr.mergeCommitSha ?? pr.headSha, o.slug), requested_teams: [], requested_reviewers: [],
     assignee: null, assignees: [], milestone: null, labels: [], auto_merge: null, draft: false };
 }
