@@ -57,7 +57,8 @@ export function parseYamlSource(file: string, text: string): { source?: YamlSour
   const problems = [...doc.errors, ...doc.warnings.filter((w) => w.code !== 'TAG_RESOLVE_FAILED')]
     // a stack overflow is reported once per nesting level: keep one
     .filter((e, i, all) => e.code !== 'RESOURCE_EXHAUSTION' || all.findIndex((x) => x.code === e.code) === i);
-  const diagnostics: Diagnostic[] = problems.map((e) => syntaxDiagnostic(doc, e, at));
+  const diagnostics: Diagnostic[] = problems.map((e) => syntaxDiagnostic(doc, text, e, at))
+    .filter((d, i, all) => all.findIndex((x) => x.loc.line === d.loc.line && x.loc.col === d.loc.col && x.message === d.message) === i);
   if (diagnostics.length) return { diagnostics };
   const aliases = aliasDiagnostic(doc);
   if (aliases) return { diagnostics: [{ loc: at(aliases.offset), message: aliases.message }] };
@@ -116,9 +117,12 @@ const isQuoted = (n: Node): boolean => isScalar(n) && (n.type === 'QUOTE_DOUBLE'
 const isFlow = (n: Node): boolean => (isMap(n) || isSeq(n)) && n.flow === true;
 
 /** A parser error as a Diagnostic; unclosed quotes and brackets point at where they were opened. */
-function syntaxDiagnostic(doc: Document.Parsed, e: YAMLError, at: (offset: number) => SourceLoc): Diagnostic {
+function syntaxDiagnostic(doc: Document.Parsed, text: string, e: YAMLError, at: (offset: number) => SourceLoc): Diagnostic {
   const first = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, '');
   if (e.code === 'DUPLICATE_KEY') return { loc: at(e.pos[0]), message: 'duplicate key' };
+  const lineStart = text.lastIndexOf('\n', e.pos[0] - 1) + 1;
+  const indent = /^[ \t]*/.exec(text.slice(lineStart, lineStart + 200))![0];
+  if (indent.includes('\t')) return { loc: at(lineStart + indent.indexOf('\t')), message: 'tab in indentation: YAML indents with spaces only' };
   if (e.code === 'MULTIPLE_DOCS') return { loc: at(e.pos[0]), message: 'more than one YAML document (a second \'---\'): a file holds exactly one' };
   if (e.code === 'RESOURCE_EXHAUSTION') return { loc: at(e.pos[0]), message: 'YAML nested too deeply to parse' };
   if (/closing ["']quote/.test(first)) {

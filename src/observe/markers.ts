@@ -75,7 +75,7 @@ async function send(ng: NerdGraph, o: MarkerOpts, kind: string, text: string): P
       return await create(ng, o, kind, text);
     } catch (e) {
       if (!(e instanceof NerdGraphError) || !e.retryable || attempt >= 4) throw e;
-      const landing = e.mayHaveLanded && !waitedForLanding;
+      const landing: boolean = e.mayHaveLanded && !waitedForLanding;
       waitedForLanding ||= landing;
       await ng.sleep(landing ? LANDING_WAIT_MS : Math.max(backoff(attempt), e.retryAfterMs ?? 0));
     }

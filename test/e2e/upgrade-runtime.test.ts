@@ -11,6 +11,8 @@ import type { Stamped } from '../../src/engine/events.ts';
 import { startLoadBalancer, type LoadBalancer } from '../../scripts/demo-lb.ts';
 import { startNewRelicFake, type NewRelicFake } from '../fakes/newrelic/index.ts';
 import { startSshd, TEST_USER, type Sshd } from '../helpers/sshd.ts';
+import { git, makeWorld } from '../fakes/github/scenario.ts';
+import { snapshot } from '../helpers/snapshot.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const BIN = join(REPO, 'bin/runbook.js');
@@ -31,10 +33,10 @@ function environment(): string {
     `ssh: ${JSON.stringify({ known_hosts: sshd.knownHosts, identity: sshd.identity })}`, ''].join('\n');
 }
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(args: string[], cwd = project, extra: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: project, env: { ...process.env, NO_COLOR: '1', NEW_RELIC_API_KEY: 'e2e-key',
-      NEW_RELIC_API_URL: nr.url, NEW_RELIC_ACCOUNT_ID: '1', RUNBOOK_SECRET_PROBE_PASSWORD: 'probe-pw', GITHUB_TOKEN: '' } });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', NEW_RELIC_API_KEY: 'e2e-key',
+      NEW_RELIC_API_URL: nr.url, NEW_RELIC_ACCOUNT_ID: '1', RUNBOOK_SECRET_PROBE_PASSWORD: 'probe-pw', GITHUB_TOKEN: '', GITHUB_ACTOR: '', ...extra } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
@@ -101,4 +103,24 @@ describe('upgrade-runtime.yml over ssh', () => {
     const end = JSON.parse(again.stdout.trim().split('\n').at(-1)!) as { summary: Record<string, { changed: number }> };
     expect(Object.values(end.summary).map((s) => s.changed)).toEqual([0, 0, 0, 0]);
   }, 240_000);
+
+  it('(c) the same upgrade on protected prod without an approving review: exit 3, nothing changed on any host', async () => {
+    const w = await makeWorld();
+    try {
+      const files: Record<string, string> = { 'environments/prod.yml': `protected: true\n${environment().replace('vars:\n', 'vars:\n  newrelic_app: webapp-staging\n')}` };
+      for (const f of ['upgrade-runtime.yml', 'files/server.mjs', 'files/appctl.sh.j2', 'files/dotnet-standin.sh.j2', 'files/app.env.j2', 'files/webapp.service.j2']) {
+        files[`runbooks/${f}`] = readFileSync(join(RUNBOOKS, f), 'utf8');
+      }
+      git(w.work, ['checkout', '-q', '-b', 'upgrade']);
+      w.commit(files, 'bob', 'upgrade the runtime');
+      w.merge(w.openPr(1, 'bob', 'upgrade'));
+      const before = snapshot(sshd.dataDir);
+      const r = await cli(['apply', 'runbooks/upgrade-runtime.yml', '-e', 'prod', '--yes'], w.work, w.env);
+      expect(r.code, r.stdout + r.stderr).toBe(3);
+      expect(r.stderr).toMatch(/review gate refused/);
+      expect(snapshot(sshd.dataDir)).toEqual(before);
+    } finally {
+      await w.close();
+    }
+  }, 120_000);
 });
