@@ -86,6 +86,8 @@ export function schemaDiagnostics(validate: ValidateFunction, value: unknown, sr
     if (isTemplate(data) && e.keyword !== 'additionalProperties' && e.keyword !== 'required' && !LITERAL_KEYWORD.test(at)) continue;
     // inside an anyOf, report the union once ("must be a duration") instead of each branch
     if (unionPaths.has(e.instancePath) && e.keyword !== 'anyOf' && e.keyword !== 'oneOf') continue;
+    // ...but a union whose value has a more precise error inside (port: must be <= 65535) reports only that
+    if ((e.keyword === 'anyOf' || e.keyword === 'oneOf') && errors.some((x) => x.instancePath.startsWith(e.instancePath + '/'))) continue;
     const name = pointerSegments(e.instancePath).filter((s) => !/^\d+$/.test(s)).pop();
     const label = prefix + (name ? `${name}: ` : '');
     let d: Diagnostic;

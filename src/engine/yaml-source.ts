@@ -49,9 +49,13 @@ export function parseYamlSource(file: string, text: string): { source?: YamlSour
   }
   if (text.includes('\u0000')) {
     const i = text.indexOf('\u0000');
-    lc.addNewLine(0);
-    for (let k = 0; k < text.length; k++) if (text[k] === '\n') lc.addNewLine(k + 1);
+    countLines(lc, text);
     return { diagnostics: [{ loc: at(i), message: 'binary content (NUL byte): not a YAML text file' }] };
+  }
+  const deep = flowTooDeep(text);
+  if (deep !== undefined) {
+    countLines(lc, text);
+    return { diagnostics: [{ loc: at(deep), message: `YAML nested more than ${MAX_FLOW_DEPTH} levels deep` }] };
   }
   const doc: Document.Parsed = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
   const problems = [...doc.errors, ...doc.warnings.filter((w) => w.code !== 'TAG_RESOLVE_FAILED')]
@@ -115,6 +119,31 @@ function openedAt(doc: Document.Parsed, offset: number, want: (n: Node) => boole
 
 const isQuoted = (n: Node): boolean => isScalar(n) && (n.type === 'QUOTE_DOUBLE' || n.type === 'QUOTE_SINGLE');
 const isFlow = (n: Node): boolean => (isMap(n) || isSeq(n)) && n.flow === true;
+
+const MAX_FLOW_DEPTH = 200;
+
+/** Line starts for diagnostics found before the parser (which fills the LineCounter itself) runs. */
+function countLines(lc: LineCounter, text: string): void {
+  lc.addNewLine(0);
+  for (let k = 0; k < text.length; k++) if (text[k] === '\n') lc.addNewLine(k + 1);
+}
+
+/** Offset of the bracket that opens level MAX_FLOW_DEPTH + 1 of `[`/`{` nesting (outside quotes and
+ *  comments), found before parsing: the parser's own stack overflow lands at a stack-dependent place. */
+function flowTooDeep(text: string): number | undefined {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if ((c === '"' || c === "'") && (i === 0 || /[\s[{,:]/.test(text[i - 1]!))) {
+      for (i++; i < text.length && text[i] !== c; i++) if (c === '"' && text[i] === '\\') i++;
+    } else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+      while (i < text.length && text[i] !== '\n') i++;
+    } else if (c === '[' || c === '{') {
+      if (++depth > MAX_FLOW_DEPTH) return i;
+    } else if ((c === ']' || c === '}') && depth > 0) depth--;
+  }
+  return undefined;
+}
 
 /** A parser error as a Diagnostic; unclosed quotes and brackets point at where they were opened. */
 function syntaxDiagnostic(doc: Document.Parsed, text: string, e: YAMLError, at: (offset: number) => SourceLoc): Diagnostic {
