@@ -1,5 +1,5 @@
-// Runs a runbook text through the real engine on a given transport (the ssm one, against the emulator):
-// like run-yaml.ts, but the environment says `transport: ssm` and the hosts are emulated instances.
+// Runs a runbook text through the real engine on a given transport (ssm against the emulator, or ssh against
+// the test sshd): like run-yaml.ts, but the environment names that transport and the hosts are its hosts.
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,10 +13,10 @@ import type { Host, Transport } from '../../src/transports/types.ts';
 export type RunOnOpts = { transport: Transport; hosts: Host[]; mode?: 'plan' | 'apply'; files?: Record<string, string>; forks?: number; dir?: string };
 export type RunOnResult = RunResult & { events: RunEvent[]; dir: string; results(task: string): Extract<RunEvent, { type: 'task_result' }>[] };
 
-export function ssmEnv(dir: string, hosts: readonly Host[]): Environment {
+export function ssmEnv(dir: string, hosts: readonly Host[], transport: Environment['transport'] = 'ssm'): Environment {
   const at = { file: 'env.yml', line: 1, col: 1 };
   return {
-    name: 'test', file: join(dir, 'env.yml'), source: '', protected: false, transport: 'ssm', vars: {},
+    name: 'test', file: join(dir, 'env.yml'), source: '', protected: false, transport, vars: {},
     hosts: hosts.map((h) => ({ ...h, groups: ['web'], at })), groups: { web: hosts.map((h) => h.name) },
     ssh: { hostKeyPolicy: 'strict' }, ssm: { region: process.env.AWS_REGION }, gate: { approvals: 1, require: 'merged', breakGlass: false },
     newrelic: { required: false }, requireRollback: false, lock: { backend: 'file' }, at,
@@ -35,7 +35,7 @@ export async function runYamlOn(yaml: string, o: RunOnOpts): Promise<RunOnResult
   const runbook = await loadRunbook(file);
   const events: RunEvent[] = [];
   const r = await executeRun({
-    mode: o.mode ?? 'apply', runbook, env: ssmEnv(dir, o.hosts), transport: o.transport, batcher: new Batcher(o.transport),
+    mode: o.mode ?? 'apply', runbook, env: ssmEnv(dir, o.hosts, o.transport.kind), transport: o.transport, batcher: new Batcher(o.transport),
     forks: o.forks ?? 50, tags: [], skipTags: [], extraVars: {}, secrets: {},
     sink: { emit: (e) => events.push(e) }, stop: new AbortController().signal, kill: new AbortController().signal,
     verbose: false, reads: new Set(),
