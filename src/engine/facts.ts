@@ -1,11 +1,16 @@
 // Host facts (os family, distribution, arch, hostname, user, package manager, init system),
 // gathered once per host in a single round trip of one POSIX sh script.
-import { Script } from './script.ts';
+import { Script, sh } from './script.ts';
 import type { Facts } from '../tasks/types.ts';
 import type { ExecResult } from '../transports/types.ts';
 
-export const factsScript: Script = new Script(`
-if [ -r /etc/os-release ]; then . /etc/os-release; fi
+/** The facts script; `root` prefixes the two paths it reads (tests point it at recorded trees). */
+export function factsScriptFor(root = ''): Script {
+  return new Script(sh`r=${root}`.text + FACTS_BODY);
+}
+
+const FACTS_BODY = `
+if [ -r "$r/etc/os-release" ]; then . "$r/etc/os-release"; fi
 case " \${ID:-} \${ID_LIKE:-} " in
   *" debian "*|*" ubuntu "*) fam=Debian ;;
   *" rhel "*|*" fedora "*|*" centos "*|*" amzn "*) fam=RedHat ;;
@@ -15,7 +20,7 @@ esac
 pm=unknown
 for p in apt-get dnf yum apk; do if command -v "$p" >/dev/null 2>&1; then pm=$p; break; fi; done
 [ "$pm" = apt-get ] && pm=apt
-if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then sm=systemd; else sm=none; fi
+if [ -d "$r/run/systemd/system" ] && command -v systemctl >/dev/null 2>&1; then sm=systemd; else sm=none; fi
 echo "os_family=$fam"
 echo "distribution=\${ID:-unknown}"
 echo "distribution_version=\${VERSION_ID:-}"
@@ -23,8 +28,9 @@ echo "arch=$(uname -m)"
 echo "hostname=$(hostname 2>/dev/null || uname -n)"
 echo "user=$(id -un)"
 echo "pkg_mgr=$pm"
-echo "service_mgr=$sm"
-`.trim());
+echo "service_mgr=$sm"`;
+
+export const factsScript: Script = factsScriptFor();
 
 export function parseFacts(out: ExecResult): Facts {
   const kv: Record<string, string> = {};

@@ -9,10 +9,12 @@ import { loadRunbook } from '../../src/engine/loader.ts';
 import type { Environment } from '../../src/engine/model.ts';
 import { executeRun, type RunHooks, type RunResult } from '../../src/engine/run.ts';
 import { createLocalTransport } from '../../src/transports/local.ts';
-import type { Host } from '../../src/transports/types.ts';
+import type { Host, Transport } from '../../src/transports/types.ts';
 
 export type RunYamlOpts = { hosts?: number; mode?: 'plan' | 'apply'; tags?: string[]; skipTags?: string[]; extraVars?: Record<string, unknown>;
-  dir?: string; hooks?: RunHooks; files?: Record<string, string>; forks?: number; stop?: AbortSignal };
+  dir?: string; hooks?: RunHooks; files?: Record<string, string>; forks?: number; stop?: AbortSignal;
+  /** Wraps the local transport (e.g. test/fakes/counting-transport.ts); default: the local transport itself. */
+  wrap?: (t: Transport) => Transport };
 
 export type RunYamlResult = RunResult & { events: RunEvent[]; dir: string; results(task: string): Extract<RunEvent, { type: 'task_result' }>[] };
 
@@ -42,7 +44,8 @@ export async function runYaml(yaml: string, o: RunYamlOpts = {}): Promise<RunYam
   writeFileSync(file, yaml);
   const runbook = await loadRunbook(file);
   const { env, hosts } = testEnv(dir, o.hosts ?? 1);
-  const transport = createLocalTransport({ forks: o.forks ?? 50 });
+  const local = createLocalTransport({ forks: o.forks ?? 50 });
+  const transport = o.wrap ? o.wrap(local) : local;
   const events: RunEvent[] = [];
   try {
     const r = await executeRun({
