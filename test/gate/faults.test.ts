@@ -41,6 +41,21 @@ describe('review gate: GitHub failures refuse (exit 3)', () => {
     expect(w.state.requests.filter((r) => r.includes('/reviews'))).toHaveLength(2);
   });
 
+  it('truncated pagination: GitHub lists fewer commits than the PR has (at most 250), so some authors are unseen', async () => {
+    const { w, pr } = await honestWorld({ merge: false });
+    world = w;
+    w.commit({ 'README.md': 'second\n' }, 'bob', 'second commit');
+    Object.assign(pr, w.openPr(1, 'bob', 'feature'), { reviews: [] });
+    w.state.prs.splice(1);
+    w.review(pr, 'alice', 'APPROVED');
+    w.merge(pr);
+    w.state.prCommitListLimit = 1;
+    const e = await refusal(gateInput(w));
+    expect(failed(e, 'github')).toBe('PR #1 has 2 commits but GitHub listed 1 (it lists at most 250); the gate cannot see every author, so it refuses: split the PR');
+    w.state.prCommitListLimit = undefined;
+    expect((await evaluateGate(gateInput(w))).passed).toBe(true);
+  });
+
   it('malformed JSON', async () => {
     const w = await withFault({ path: '/reviews', kind: 'malformed' });
     expect(failed(await refusal(gateInput(w)), 'github')).toContain('GitHub sent an unreadable answer while listing the reviews of PR #1');

@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { describeError } from '../../../src/cli/exit.ts';
 import { GateRefused, requireGate, type GateInput } from '../../../src/gate/index.ts';
 import type { FakePr, FakeReview, FakeUser } from './builders.ts';
 import { newGitHubState, startGitHubFake, type GitHubState } from './server.ts';
@@ -119,16 +120,28 @@ export function gateInput(w: World, over: Partial<GateInput> = {}): GateInput {
     timeoutMs: 10_000, warn: () => {}, ...over };
 }
 
-/** Runs requireGate expecting a refusal; returns the error (with exit code and evidence) or throws if it passed. */
+/**
+ * Runs requireGate expecting a refusal; returns the error (with evidence) or throws if it passed. The error goes
+ * through the CLI's one error mapping (src/cli/exit.ts), which must make it exit 3.
+ */
 export async function refusal(input: GateInput): Promise<GateRefused> {
   try {
     await requireGate(input);
   } catch (e) {
-    if (e instanceof GateRefused) return e;
-    throw e;
+    if (!(e instanceof GateRefused)) throw e;
+    const { code } = describeError(e);
+    if (code !== 3) throw new Error(`the gate refused, but the CLI would exit ${code}, not 3`);
+    return e;
   }
   throw new Error('the gate passed but should have refused');
 }
 
-/** The detail of a failed rule, or undefined when that rule did not fail. */
-export const failed = (e: GateRefused, rule: string): string | undefined => e.evidence?.rules.find((r) => r.rule === rule && !r.ok)?.detail;
+/**
+ * The detail of a failed rule, or undefined when that rule did not fail. A failed rule's detail must also be in
+ * the text the CLI prints for the refusal (the operator sees the reason, not just the exit code).
+ */
+export function failed(e: GateRefused, rule: string): string | undefined {
+  const detail = e.evidence?.rules.find((r) => r.rule === rule && !r.ok)?.detail;
+  if (detail !== undefined && !describeError(e).text.includes(`${rule}: ${detail}`)) throw new Error(`the printed refusal does not say '${rule}: ${detail}'`);
+  return detail;
+}

@@ -26,6 +26,8 @@ export type GitHubState = {
   schemaErrors: string[];
   requests: string[];
   perPage?: number;
+  /** GitHub lists at most 250 commits of a pull request (the count on the PR stays true); lower it to test that. */
+  prCommitListLimit?: number;
 };
 
 type Ctx = { state: GitHubState; api: OpenApi; req: IncomingMessage; res: ServerResponse; url: URL };
@@ -74,7 +76,7 @@ const routes: Route[] = [
   { re: new RegExp(`${R}/pulls/(\\d+)/reviews$`), template: '/repos/{owner}/{repo}/pulls/{pull_number}/reviews', list: true, handle: ({ state: s, api }, m) =>
     pr(s, m[3]!).reviews.map((r, i) => b.review(api, s.slug, Number(m[3]), 5000 + Number(m[3]) * 100 + i, r, user(s, r.user))) },
   { re: new RegExp(`${R}/pulls/(\\d+)/commits$`), template: '/repos/{owner}/{repo}/pulls/{pull_number}/commits', list: true, handle: ({ state: s, api }, m) =>
-    pr(s, m[3]!).commits.map((sha) => b.commit(api, s.slug, readCommit(s.bareDir, sha), (e) => s.users.find((u) => u.email === e))) },
+    pr(s, m[3]!).commits.slice(0, s.prCommitListLimit ?? 250).map((sha) => b.commit(api, s.slug, readCommit(s.bareDir, sha), (e) => s.users.find((u) => u.email === e))) },
   { re: new RegExp(`${R}/issues/(\\d+)/timeline$`), template: '/repos/{owner}/{repo}/issues/{issue_number}/timeline', list: true, handle: ({ state: s }, m) =>
     (pr(s, m[3]!).forcePushes ?? []).map((e, i) => b.forcePushEvent(s.slug, Number(m[3]), 9000 + i, e, user(s, e.actor))) },
   { re: new RegExp(`${R}/git/trees/([^/]+)$`), template: '/repos/{owner}/{repo}/git/trees/{tree_sha}', handle: ({ state: s }, m) => {
