@@ -5,7 +5,7 @@ import type { EventSink } from '../engine/events.ts';
 import type { HealthSpec } from '../engine/model.ts';
 import type { RunOpts } from '../engine/run-state.ts';
 import type { HealthVerdict } from '../engine/run.ts';
-import { buildScope } from '../engine/scope.ts';
+import { buildScope, hideVars } from '../engine/scope.ts';
 import { renderValue } from '../engine/template.ts';
 import { createMarkers, nerdGraphFromEnv, resolveEntity } from '../observe/markers.ts';
 import { runHealth } from '../observe/health.ts';
@@ -20,7 +20,7 @@ export type Observe = {
 
 /** Variables known before any host is contacted (for the entity name, marker version, health). */
 function runScope(p: Prepared, extra: Record<string, unknown> = {}): ReturnType<typeof buildScope> {
-  return buildScope(p.runbook.vars, p.env.vars, { environment: p.env.name, secrets: p.secrets, ...extra }, p.extraVars);
+  return hideVars(buildScope(p.runbook.vars, p.env.vars, { environment: p.env.name, secrets: p.secrets, ...extra }, p.extraVars), p.runbook.noLogVars);
 }
 
 function needsNewRelic(h: HealthSpec | undefined): string | undefined {

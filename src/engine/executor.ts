@@ -6,7 +6,7 @@ import { factsScript, parseFacts } from './facts.ts';
 import type { TaskSpec } from './model.ts';
 import { redactText } from './secret.ts';
 import { count, parallel, type HostState, type RunOpts } from './run-state.ts';
-import { hostScope, runTaskOnHost, type Outcome } from './task-runner.ts';
+import { hiddenValues, hostScope, runTaskOnHost, type Outcome } from './task-runner.ts';
 import { evaluate, truthy } from './template.ts';
 
 /** Gather facts on every host in one round trip; unreachable hosts fail. */
@@ -35,12 +35,12 @@ function tagged(o: RunOpts, t: TaskSpec, inherited: readonly string[]): boolean 
   return o.tags.length === 0 || o.tags.includes('all') || o.tags.some((s) => tags.includes(s)) || t.module === 'block';
 }
 
-const secretsOf = (o: RunOpts) => Object.values(o.secrets);
-
 function record(o: RunOpts, h: HostState, t: TaskSpec, out: Outcome, ms: number, phase: Phase, index: number): void {
   count(h, out.status, ms);
   const ignored = out.status === 'failed' && t.ignoreErrors === true;
-  const redact = (s: string | undefined): string | undefined => (s === undefined ? undefined : t.noLog ? '(output hidden: no_log)' : redactText(s, secretsOf(o)));
+  const hidden = hiddenValues(o, h);
+  // a message may itself be a Secret (assert's fail_msg built from one): String() gives ***
+  const redact = (s: string | undefined): string | undefined => (s === undefined ? undefined : t.noLog ? '(output hidden: no_log)' : redactText(String(s), hidden));
   o.sink.emit({
     type: 'task_result', task: t.name, host: h.host.name, status: out.status, ms, phase, index, pointer: t.pointer,
     ...(ignored ? { ignored } : {}), ...(out.msg ? { msg: redact(out.msg) } : {}), ...(out.diff ? { diff: redact(out.diff) } : {}),

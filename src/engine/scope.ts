@@ -3,6 +3,7 @@
 // String values that are themselves templates render lazily, with a guard against cycles.
 import { renderString, renderValue, type Scope } from './template.ts';
 import { Secret } from './secret.ts';
+import { secretOf } from './template-values.ts';
 
 export type Layer = Readonly<Record<string, unknown>>;
 
@@ -39,6 +40,18 @@ export function buildScope(...layers: Layer[]): Scope {
         },
       });
     }
+  }
+  return scope;
+}
+
+/** `no_log_vars`: each named variable reads as a Secret (and so does anything computed from it). */
+export function hideVars(scope: Scope, names: readonly string[]): Scope {
+  const target = scope as Record<string, unknown>;
+  for (const name of names) {
+    const d = Object.getOwnPropertyDescriptor(target, name);
+    if (!d) continue;
+    const read = (): unknown => (d.get ? d.get.call(target) : d.value);
+    Object.defineProperty(target, name, { enumerable: true, configurable: true, get: () => secretOf(read()) });
   }
   return scope;
 }

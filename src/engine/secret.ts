@@ -29,9 +29,8 @@ export function isSecret(v: unknown): v is Secret {
 /** Replace every occurrence of each secret's value in `text` (last line of defence for remote output). */
 export function redactText(text: string, secrets: Iterable<Secret>): string {
   let out = text;
-  for (const s of secrets) {
-    const v = s.reveal();
-    if (v.length >= 3) out = out.split(v).join('***');
-  }
+  // longest first: a value that contains another is blanked whole, not as `***-rest`
+  const values = [...secrets].map((s) => s.reveal()).sort((a, b) => b.length - a.length);
+  for (const v of values) if (v.length >= 3) out = out.split(v).join('***');
   return out;
 }

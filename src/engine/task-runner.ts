@@ -11,9 +11,10 @@ import { unknownFacts } from './facts.ts';
 import type { TaskSpec } from './model.ts';
 import { renderArgs, renderedArgErrors } from './render-args.ts';
 import type { HostState, RunOpts } from './run-state.ts';
-import { buildScope } from './scope.ts';
+import { buildScope, hideVars } from './scope.ts';
 import { evaluate, renderString, renderValue, TemplateError, toText, truthy, type Scope } from './template.ts';
-import { Secret } from './secret.ts';
+import { redactText, Secret } from './secret.ts';
+import { secretsIn } from './template-values.ts';
 
 export type Outcome = {
   status: TaskStatus;
@@ -29,9 +30,18 @@ export type Outcome = {
 export const PLANNED = '__planned';
 
 export function hostScope(o: RunOpts, h: HostState, extra: Record<string, unknown> = {}): Scope {
-  return buildScope(o.runbook.vars, o.env.vars, h.host.vars,
+  return hideVars(buildScope(o.runbook.vars, o.env.vars, h.host.vars,
     { inventory_hostname: h.host.name, facts: h.facts ?? unknownFacts, secrets: o.secrets, environment: o.env.name },
-    h.vars, extra, o.extraVars);
+    h.vars, extra, o.extraVars), o.runbook.noLogVars);
+}
+
+/** The values to blank out of this host's remote output: secrets and the current no_log_vars values. */
+export function hiddenValues(o: RunOpts, h: HostState): Secret[] {
+  const scope = hostScope(o, h) as Record<string, unknown>;
+  const hidden = o.runbook.noLogVars.flatMap((name) => {
+    try { return secretsIn(scope[name]); } catch { return []; } // a value that needs facts not gathered yet
+  });
+  return [...Object.values(o.secrets), ...hidden];
 }
 
 /** `become` may be a template (e.g. an environment that never escalates sets `escalate: false`). */
@@ -57,6 +67,15 @@ function describeChanges(c: Check): string[] | undefined {
   return c.status === 'change' ? c.changes.map((x) => (x.kind === 'exec' ? `${x.why}: ${x.script.shown}` : x.kind === 'write' ? `${x.why}: write ${x.path}` : x.kind === 'fetch' ? `${x.why}: fetch ${x.src} -> ${x.dest}` : x.why)) : undefined;
 }
 
+/** -v live output: none for a no_log task; no_log_vars values blanked like secrets. */
+function liveOutput(o: RunOpts, h: HostState, t: TaskSpec): RunOpts['onOutput'] {
+  const show = o.onOutput;
+  if (!show || t.noLog) return undefined;
+  if (!o.runbook.noLogVars.length) return show;
+  const hidden = hiddenValues(o, h);
+  return (host, stream, chunk) => show(host, stream, redactText(chunk, hidden));
+}
+
 /** One attempt: check, then (apply mode) run each change. */
 async function attempt(o: RunOpts, h: HostState, t: TaskSpec, scope: Scope, signal: AbortSignal): Promise<Outcome> {
   const m = modules[t.module as keyof typeof modules] as TaskModule<unknown>;
@@ -76,7 +95,7 @@ async function attempt(o: RunOpts, h: HostState, t: TaskSpec, scope: Scope, sign
   const timeoutMs = t.timeout ? parseDuration(t.timeout) : undefined;
   let result: Record<string, unknown> = { ...base, changed: true, failed: false };
   for (const c of check.changes) {
-    const r = await applyChange(o.batcher, h.host, c, { signal: o.kill, become: becomeOf(t, scope), becomeUser: t.becomeUser, timeoutMs, onOutput: o.onOutput });
+    const r = await applyChange(o.batcher, h.host, c, { signal: o.kill, become: becomeOf(t, scope), becomeUser: t.becomeUser, timeoutMs, onOutput: liveOutput(o, h, t) });
     if (r.exec) {
       result = { ...result, rc: r.exec.code, stdout: r.exec.stdout.replace(/\n$/, ''), stderr: r.exec.stderr.replace(/\n$/, ''),
         stdout_lines: r.exec.stdout.split('\n').filter((l, i, a) => i < a.length - 1 || l !== ''), truncated: r.exec.truncated ?? false };

@@ -21,8 +21,17 @@ export function hasSecret(v: unknown, depth = 0): boolean {
   return false;
 }
 
+/** Every Secret inside a value (lists and dicts included). */
+export function secretsIn(v: unknown, depth = 0): Secret[] {
+  if (v instanceof Secret) return [v];
+  if (depth > 100) return [];
+  if (Array.isArray(v)) return v.flatMap((x) => secretsIn(x, depth + 1));
+  if (isPlain(v)) return Object.values(v).flatMap((x) => secretsIn(x, depth + 1));
+  return [];
+}
+
 /** Make a computed value secret: text and numbers become Secrets, lists and dicts secret inside. */
-function secretOf(v: unknown): unknown {
+export function secretOf(v: unknown): unknown {
   if (typeof v === 'string' || typeof v === 'number') return new Secret(String(v));
   if (Array.isArray(v)) return v.map(secretOf);
   if (isPlain(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, secretOf(x)]));

@@ -4,7 +4,8 @@
 // or a URL that cannot be parsed is an ERROR (the check could not be evaluated from this host).
 import { parseDuration } from '../engine/duration.ts';
 import type { HttpCheckSpec } from '../engine/model.ts';
-import { Secret } from '../engine/secret.ts';
+import { redactText, Secret } from '../engine/secret.ts';
+import { secretsIn } from '../engine/template-values.ts';
 import type { CheckResult } from './health.ts';
 
 const plain = (v: unknown): string => (v instanceof Secret ? v.reveal() : String(v));
@@ -55,7 +56,9 @@ export async function httpCheck(c: HttpCheckSpec, f: typeof fetch, signal: Abort
   }
   const ms = Math.round(performance.now() - started);
   const want = c.status === undefined ? [200] : Array.isArray(c.status) ? c.status : [c.status];
-  if (!want.includes(res.status)) return { ok: false, value: res.status, why: `returned ${res.status}, expected ${want.join(' or ')}: ${text.replace(/<[^>]+>/g, ' ').trim().slice(0, 120)}` };
+  // an app may echo what it was sent (a login form's password): blank the secrets in the excerpt
+  const excerpt = redactText(text, secretsIn(c)).replace(/<[^>]+>/g, ' ').trim().slice(0, 120);
+  if (!want.includes(res.status)) return { ok: false, value: res.status, why: `returned ${res.status}, expected ${want.join(' or ')}: ${excerpt}` };
   if (c.contains !== undefined && !text.includes(c.contains)) return { ok: false, value: res.status, why: `body does not contain '${c.contains}'` };
   if (c.json_path) {
     let doc: unknown;
