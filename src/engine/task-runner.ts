@@ -102,9 +102,12 @@ async function attempt(o: RunOpts, h: HostState, t: TaskSpec, scope: Scope, sign
     }
     if (r.ok && r.result) result = { ...result, ...r.result };
     if (!r.ok) {
-      if (r.unreachable) throw r.unreachable;
-      return { status: 'failed', msg: `${c.why}: ${r.message}${r.exec?.stderr ? `: ${r.exec.stderr.trim().slice(0, 500)}` : ''}`, diff: check.diff, changes,
-        result: { ...result, failed: true, msg: r.message }, output: r.exec && { code: r.exec.code, stdout: r.exec.stdout, stderr: r.exec.stderr } };
+      // the task's own `timeout:` ran out on a reachable host: the task failed (ignore_errors applies), the host is not unreachable
+      const timedOut = r.unreachable?.kind === 'timeout' && timeoutMs !== undefined;
+      if (r.unreachable && !timedOut) throw r.unreachable;
+      const why = timedOut ? `timed out after ${t.timeout}` : r.message;
+      return { status: 'failed', msg: `${c.why}: ${why}${r.exec?.stderr ? `: ${r.exec.stderr.trim().slice(0, 500)}` : ''}`, diff: check.diff, changes,
+        result: { ...result, failed: true, msg: why, ...(timedOut ? { timed_out: true } : {}) }, output: r.exec && { code: r.exec.code, stdout: r.exec.stdout, stderr: r.exec.stderr } };
     }
   }
   const last = result.rc !== undefined ? { code: result.rc as number, stdout: result.stdout as string, stderr: result.stderr as string } : undefined;

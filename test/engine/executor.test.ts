@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { snapshot } from '../helpers/snapshot.ts';
 import { describe, expect, it } from 'vitest';
+import { batchesOf } from '../../src/engine/executor.ts';
 import { runYaml } from '../helpers/run-yaml.ts';
 
 const head = (extra = ''): string => `name: t\nhosts: web\nenvironments: [test]\n${extra}`;
@@ -134,3 +135,97 @@ describe('executor', () => {
     expect(snapshot(second.dir)).toEqual({ ...before, 'runbook.yml': expect.any(String) });
   });
 });
+
+/** Lines appended to one file shared by every host (the run's own folder). */
+const shared = (r: Awaited<ReturnType<typeof runYaml>>): string[] => readFileSync(join(r.dir, 'log'), 'utf8').trim().split('\n');
+
+describe('executor: batches, handlers per batch, forks, timeout, retries', () => {
+  it('splits serial batches by number, percentage (at least one host) and list, the last size repeating', () => {
+    const h = ['h1', 'h2', 'h3', 'h4', 'h5'];
+    expect(batchesOf(h, [])).toEqual([h]);
+    expect(batchesOf(h, [2])).toEqual([['h1', 'h2'], ['h3', 'h4'], ['h5']]);
+    expect(batchesOf(h, ['40%'])).toEqual([['h1', 'h2'], ['h3', 'h4'], ['h5']]);
+    expect(batchesOf(h, ['10%'])).toEqual(h.map((x) => [x]));
+    expect(batchesOf(h, [1, '60%'])).toEqual([['h1'], ['h2', 'h3', 'h4'], ['h5']]);
+    expect(batchesOf(h, ['100%'])).toEqual([h]);
+  });
+
+  it('serial: 2 runs every task on a batch before the next batch starts', async () => {
+    const yaml = head('serial: 2\n') + 'tasks:\n  - name: a\n    shell: echo a-{{ inventory_hostname }} >> {{ root }}/../log\n  - name: b\n    shell: echo b-{{ inventory_hostname }} >> {{ root }}/../log\n';
+    const r = await runYaml(yaml, { hosts: 3 });
+    expect(r.exitCode).toBe(0);
+    expect(r.events.filter((e) => e.type === 'batch_start').map((e) => (e as { hosts: string[] }).hosts)).toEqual([['h1', 'h2'], ['h3']]);
+    const log = shared(r);
+    expect(log.slice(0, 4).sort()).toEqual(['a-h1', 'a-h2', 'b-h1', 'b-h2']);
+    expect(log.slice(0, 2).every((l) => l.startsWith('a-'))).toBe(true);
+    expect(log.slice(4)).toEqual(['a-h3', 'b-h3']);
+  });
+
+  it('runs handlers at the end of each batch, only where a notifying task changed', async () => {
+    const yaml = head('serial: 1\n') + 'tasks:\n  - name: work\n    shell: echo task-{{ inventory_hostname }} >> {{ root }}/../log\n    notify: restart\n' +
+      '  - name: read only\n    command: "true"\n    changed_when: false\n    notify: never\n' +
+      'handlers:\n  - name: never\n    shell: echo never >> {{ root }}/../log\n  - name: restart\n    shell: echo handler-{{ inventory_hostname }} >> {{ root }}/../log\n';
+    const r = await runYaml(yaml, { hosts: 2 });
+    expect(r.exitCode).toBe(0);
+    expect(shared(r)).toEqual(['task-h1', 'handler-h1', 'task-h2', 'handler-h2']);
+    expect(r.results('restart').map((e) => e.phase)).toEqual(['handlers', 'handlers']);
+  });
+
+  it('a failed host does not run its handlers; the other hosts do', async () => {
+    const yaml = head('max_fail_percentage: 100\n') + 'tasks:\n  - name: work\n    shell: echo x\n    notify: restart\n  - name: fail h1\n    command: "false"\n    when: inventory_hostname == "h1"\n' +
+      'handlers:\n  - name: restart\n    shell: touch {{ root }}/restarted\n';
+    const r = await runYaml(yaml, { hosts: 2 });
+    expect([existsSync(join(r.dir, 'h1', 'restarted')), existsSync(join(r.dir, 'h2', 'restarted'))]).toEqual([false, true]);
+    expect(r.exitCode).toBe(1);
+  });
+
+  it('--forks bounds how many hosts run at once', async () => {
+    const yaml = head() + 'tasks:\n  - name: slow\n    shell: echo start >> {{ root }}/../log; sleep 0.4; echo end >> {{ root }}/../log\n';
+    const inFlight = (log: string[]): number => log.reduce((acc, l) => {
+      const now = acc.now + (l === 'start' ? 1 : -1);
+      return { now, max: Math.max(acc.max, now) };
+    }, { now: 0, max: 0 }).max;
+    expect(inFlight(shared(await runYaml(yaml, { hosts: 3, forks: 1 })))).toBe(1);
+    expect(inFlight(shared(await runYaml(yaml, { hosts: 3, forks: 3 })))).toBe(3);
+  });
+
+  it('timeout: a task that runs too long fails on that host, the host stops, the run ends quickly', async () => {
+    const yaml = head('max_fail_percentage: 100\n') + 'tasks:\n  - name: hang\n    shell: sleep 8\n    timeout: 1s\n    when: inventory_hostname == "h1"\n' +
+      '  - name: after\n    shell: touch {{ root }}/after\n';
+    const t0 = Date.now();
+    const r = await runYaml(yaml, { hosts: 2 });
+    expect(Date.now() - t0).toBeLessThan(6000);
+    expect(statuses(r, 'hang')).toEqual(['h1:failed', 'h2:skipped']);
+    expect(r.results('hang').find((e) => e.host === 'h1')!.msg).toMatch(/timed out after 1s/);
+    expect(r.summary.h1).toMatchObject({ failed: 1, unreachable: 0 });
+    expect([existsSync(join(r.dir, 'h1', 'after')), existsSync(join(r.dir, 'h2', 'after'))]).toEqual([false, true]);
+    expect(r.exitCode).toBe(1);
+  });
+
+  it('timeout with ignore_errors: the slow task is failed and ignored, and the host goes on', async () => {
+    const yaml = head() + 'tasks:\n  - name: hang\n    shell: sleep 8\n    timeout: 500ms\n    ignore_errors: true\n  - name: after\n    shell: touch {{ root }}/after\n';
+    const r = await runYaml(yaml);
+    expect(r.results('hang')[0]).toMatchObject({ status: 'failed', ignored: true });
+    expect(existsSync(join(r.dir, 'h1', 'after'))).toBe(true);
+    expect(r.exitCode).toBe(0);
+  });
+
+  it('retries without until retries a failing task, and registers the attempts', async () => {
+    const yaml = head() + 'tasks:\n  - name: flaky\n    shell: echo x >> {{ root }}/n; [ $(wc -l < {{ root }}/n) -ge 3 ]\n    retries: 4\n    delay: 10ms\n    register: f\n' +
+      '  - name: show\n    debug: { msg: "{{ f.attempts }}" }\n';
+    const r = await runYaml(yaml);
+    expect(r.exitCode).toBe(0);
+    expect(statuses(r, 'flaky')).toEqual(['h1:changed']);
+    expect(r.results('show')[0]!.msg).toBe('3');
+  });
+
+  it('when as a list needs every condition; a loop over a registered list works per item', async () => {
+    const yaml = head('vars:\n  env_name: prod\n') + 'tasks:\n  - name: both\n    shell: touch {{ root }}/both\n    when: [env_name == "prod", inventory_hostname == "h2"]\n' +
+      '  - name: items\n    set_fact: { names: [a, b] }\n  - name: each\n    shell: touch {{ root }}/{{ item }}\n    loop: "{{ names }}"\n';
+    const r = await runYaml(yaml, { hosts: 2 });
+    expect(r.exitCode).toBe(0);
+    expect(statuses(r, 'both')).toEqual(['h1:skipped', 'h2:changed']);
+    expect(['a', 'b'].every((f) => existsSync(join(r.dir, 'h1', f)))).toBe(true);
+  });
+});
+
