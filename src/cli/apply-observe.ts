@@ -41,7 +41,7 @@ async function entityGuid(ng: NerdGraph | undefined, p: Prepared, accountId: num
 }
 
 /** What the review gate proved, for the marker: commit, PR link and the evidence as changelog. */
-export type MarkerEvidence = { commit?: string; deepLink?: string; changelog?: string };
+export type MarkerEvidence = { commit?: string; deepLink?: string; changelog?: string; user?: string };
 
 export async function setupObserve(p: Prepared, env: NodeJS.ProcessEnv, runId: string, user: string, evidence: () => MarkerEvidence = () => ({})): Promise<Observe> {
   const ng = nerdGraphFromEnv(env);

@@ -22,7 +22,7 @@ import { createSession, runOpts, type Io, type Session } from './session.ts';
 export type ApplyOpts = CommonOpts & { lockWait?: string; breakGlass?: string; resume?: string };
 
 function operatorOf(io: Io): string {
-  return io.env.GITHUB_ACTOR ?? userInfo().username;
+  return io.env.GITHUB_ACTOR || userInfo().username; // an empty GITHUB_ACTOR is no name
 }
 
 function evidenceForMarker(e: GateResult['evidence'], commit: string | undefined): MarkerEvidence {
@@ -31,7 +31,8 @@ function evidenceForMarker(e: GateResult['evidence'], commit: string | undefined
   const changelog = [e.pr ? `PR #${e.pr.number} ${e.pr.title} (${e.pr.url})` : undefined, `approved by ${approvers || 'nobody'} at ${e.commit.slice(0, 12)}`,
     ...Object.entries(e.blobs).map(([f, sha]) => `${f} ${sha.slice(0, 12)}`), e.breakGlass ? `BREAK-GLASS by ${e.breakGlass.operator}: ${e.breakGlass.reason}` : undefined]
     .filter(Boolean).join('\n');
-  return { commit: e.commit, deepLink: e.pr?.url, changelog };
+  // the GitHub account the gate authenticated is a better "user" for the marker than a local login name
+  return { commit: e.commit, deepLink: e.pr?.url, changelog, ...(e.operator ? { user: e.operator } : {}) };
 }
 
 /** On a terminal, ask before changing anything unless --yes (CI and --json never prompt). */

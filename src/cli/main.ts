@@ -42,6 +42,7 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
   const run = (f: () => Promise<number> | number) => async (): Promise<void> => done(await f());
   program.command('validate').argument('<runbook...>').description('schema + semantic checks, secret scan; no host contact')
     .option('-e, --env <env>', 'also check that the runbook may run on this environment').option('--json', 'JSON Lines output')
+    .option('-i, --inventory <dir>', 'folder of environment files (protected ones warn about a missing rollback:/health:)', './environments')
     .action((files: string[], o) => run(async () => (await import('./validate.ts')).validateCommand(files, o, io))());
   common(program.command('plan').argument('<runbook>').description('true dry run: per-host diff of what would change'), true)
     .option('--format <format>', 'text or markdown', 'text')

@@ -9,7 +9,7 @@ import { loadRunbook } from '../engine/loader.ts';
 import type { Environment, HostSpec, Runbook } from '../engine/model.ts';
 import { resolveSecrets } from '../engine/secrets.ts';
 import type { Secret } from '../engine/secret.ts';
-import { environmentDiagnostics } from '../engine/semantic.ts';
+import { environmentDiagnostics, rollbackPolicy } from '../engine/semantic.ts';
 import { scanSecrets } from '../engine/secret-scan.ts';
 import type { Host } from '../transports/types.ts';
 
@@ -75,12 +75,9 @@ export async function prepare(runbookPath: string, o: CommonOpts): Promise<Prepa
   const extraVars = parseExtraVars(o.extraVars);
   const secrets = resolveSecrets(runbook, env.vars);
   const warnings: string[] = [];
-  const where = relative(process.cwd(), runbook.file);
-  if (env.protected && (!runbook.hasRollback || !runbook.health)) {
-    const missing = [!runbook.hasRollback && 'rollback:', !runbook.health && 'health:'].filter(Boolean).join(' and ');
-    if (env.requireRollback) throw new InputError([{ loc: runbook.at, message: `environment ${env.name} requires rollback: and health:, and this runbook has no ${missing}` }]);
-    warnings.push(`${where}: runs on protected environment ${env.name} without ${missing}`);
-  }
+  const policy = rollbackPolicy(runbook, env, relative(process.cwd(), runbook.file));
+  if (policy.error) throw new InputError([policy.error]);
+  if (policy.warning) warnings.push(policy.warning);
   return { runbook, env, hosts, secrets, extraVars, warnings, discoveredOffline: offline };
 }
 

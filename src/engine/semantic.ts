@@ -1,7 +1,7 @@
 // Checks beyond the schema: notify of a missing handler, a register used before it is set,
 // a loop over a non-list, health checks of exactly one kind, `..` in paths, and the target environment.
 import type { Diagnostic } from '../errors.ts';
-import type { Runbook, TaskSpec } from './model.ts';
+import type { Environment, Runbook, TaskSpec } from './model.ts';
 import { didYouMean } from './schema.ts';
 import { definedTests, referencedNames } from './template.ts';
 import { joinPointer, type YamlSource } from './yaml-source.ts';
@@ -136,4 +136,15 @@ function locOfEnvironments(rb: Runbook): { line: number; col: number } {
   const lines = rb.source.split('\n');
   const i = lines.findIndex((l) => /^environments\s*:/.test(l));
   return i >= 0 ? { line: i + 1, col: 1 } : { line: rb.at.line, col: rb.at.col };
+}
+
+/**
+ * A protected environment expects a way back (#7): a runbook without `rollback:` or `health:` is a
+ * warning there, and an error (exit 2) where the environment sets `require_rollback: true`.
+ */
+export function rollbackPolicy(rb: Runbook, env: Pick<Environment, 'name' | 'protected' | 'requireRollback'>, shownPath: string): { error?: Diagnostic; warning?: string } {
+  if (!env.protected || (rb.hasRollback && rb.health)) return {};
+  const missing = [!rb.hasRollback && 'rollback:', !rb.health && 'health:'].filter(Boolean).join(' and ');
+  if (env.requireRollback) return { error: { loc: rb.at, message: `environment ${env.name} requires rollback: and health:, and this runbook has no ${missing}` } };
+  return { warning: `${shownPath}: runs on protected environment ${env.name} without ${missing}` };
 }

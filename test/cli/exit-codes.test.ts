@@ -1,11 +1,11 @@
 // Exit codes end to end (DESIGN.md): spawns the real CLI (bin/runbook.js) in a temp project.
 import { spawn } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockPath } from '../../src/engine/lock.ts';
+import { startVersionApp } from '../helpers/version-app.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/runbook.js');
 const baseEnv = { ...process.env, NO_COLOR: '1', NEW_RELIC_API_KEY: '', GITHUB_TOKEN: '', GH_TOKEN: '' };
@@ -31,21 +31,14 @@ function cli(dir: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<
 }
 
 const head = 'name: t\nhosts: web\nenvironments: [dev, prod]\n';
-let server: Server;
+let app: Awaited<ReturnType<typeof startVersionApp>>;
 let port = 0;
 
 beforeAll(async () => {
-  // the "app" is unhealthy while the file named by ?f= holds the bad version v2
-  server = createServer((req, res) => {
-    const f = new URL(req.url ?? '/', 'http://x').searchParams.get('f') ?? '';
-    const bad = existsSync(f) && readFileSync(f, 'utf8') === 'v2';
-    res.statusCode = bad ? 500 : 200;
-    res.end(bad ? 'down' : 'Welcome');
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  port = (server.address() as { port: number }).port;
+  app = await startVersionApp(); // unhealthy while the file named by ?f= holds the bad version v2
+  port = app.port;
 });
-afterAll(() => { server.close(); });
+afterAll(() => app.stop());
 
 describe('runbook CLI exit codes', () => {
   it('--help exits 0 and lists the commands', async () => {
