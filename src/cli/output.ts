@@ -30,10 +30,18 @@ function colorDiff(diff: string, paint: Paint): string {
 const indent = (s: string, n = 6): string => s.split('\n').map((l) => ' '.repeat(n) + l).join('\n');
 const secs = (ms: number): string => (ms >= 1000 ? `${(ms / 1000).toFixed(1)}s` : `${ms}ms`);
 
+type Progress = { task: string; done: number; total: number; tally: Partial<Record<TaskStatus, number>> };
+
+/** The live line under the current task: hosts done of total and the statuses so far. */
+export function progressLine(p: Progress, paint: Paint): string {
+  const so = Object.entries(p.tally).map(([s, n]) => `${n} ${LABEL[s as TaskStatus]}`).join(', ');
+  return paint('gray', `  … ${p.task}: ${p.done}/${p.total} hosts done${so ? ` (${so})` : ''}`);
+}
+
 export function createPrinter(o: OutputOpts): (e: Stamped) => void {
   if (o.json) return (e) => o.out.write(JSON.stringify(e) + '\n');
   const paint = painter(o.color);
-  let progress = { task: '', done: 0, total: 0 };
+  let progress: Progress = { task: '', done: 0, total: 0, tally: {} };
   const live = o.out.isTTY === true;
   const clear = (): void => { if (live) o.out.write('\r\u001b[2K'); };
   const line = (s: string): void => { clear(); o.out.write(s + '\n'); };
@@ -46,11 +54,13 @@ export function createPrinter(o: OutputOpts): (e: Stamped) => void {
         if (e.of > 1) line(paint('bold', `\nBATCH ${e.batch}/${e.of}`) + ` [${e.hosts.join(', ')}]`);
         break;
       case 'task_start':
-        progress = { task: e.task, done: 0, total: e.hosts.length };
+        progress = { task: e.task, done: 0, total: e.hosts.length, tally: {} };
         line(paint('bold', `\n${e.phase === 'handlers' ? 'HANDLER' : e.phase === 'rollback' ? 'ROLLBACK' : 'TASK'} [${e.task}]`) + paint('gray', ` ${e.at.file.split('/').pop()}:${e.at.line}`));
+        if (live && progress.total > 0) o.out.write(progressLine(progress, paint));
         break;
       case 'task_result': {
         progress.done++;
+        progress.tally[e.status] = (progress.tally[e.status] ?? 0) + 1;
         const label = paint(STATUS_COLOR[e.status], LABEL[e.status].padEnd(11));
         const msg = e.msg && (e.status !== 'ok' || o.verbose || /^debug/.test(e.task) || e.task.startsWith('debug')) ? paint('gray', ` ${e.msg.split('\n')[0]!.slice(0, 200)}`) : '';
         line(`  ${label} ${e.host}${e.ms >= 1000 ? paint('gray', ` (${secs(e.ms)})`) : ''}${msg}${e.ignored ? paint('gray', ' (ignored)') : ''}`);
@@ -60,7 +70,7 @@ export function createPrinter(o: OutputOpts): (e: Stamped) => void {
           const text = [e.output.stdout, e.output.stderr].filter(Boolean).join('\n').trim();
           if (text) line(indent(paint('gray', text.split('\n').slice(-20).join('\n'))));
         }
-        if (live && progress.done < progress.total) o.out.write(paint('gray', `  … ${progress.task}: ${progress.done}/${progress.total} hosts done`));
+        if (live && progress.done < progress.total) o.out.write(progressLine(progress, paint));
         break;
       }
       case 'facts':
