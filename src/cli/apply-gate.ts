@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { GateRefusedError } from '../errors.ts';
+import type { EventSink } from '../engine/events.ts';
 import type { GateEvidence, GateInput } from '../gate/index.ts';
 import { flatten } from '../engine/semantic.ts';
 import { renderValue } from '../engine/template.ts';
@@ -10,7 +11,8 @@ import { buildScope } from '../engine/scope.ts';
 import type { Prepared } from './prepare.ts';
 import type { Io } from './session.ts';
 
-export type GateResult = { evidence?: GateEvidence; recheck(): Promise<void> };
+/** recheck: right before the first task, the pins must still hold; the outcome is journaled as a `pins` event. */
+export type GateResult = { evidence?: GateEvidence; recheck(sink: EventSink): Promise<void> };
 
 /** Every controller-side file the run reads: runbook, environment file, template and copy sources. */
 export function gateFiles(p: Prepared): string[] {
@@ -52,5 +54,17 @@ export async function runGate(p: Prepared, o: { breakGlass?: string }, io: Io): 
   const { requireGate, recheckPins } = await import('../gate/index.ts');
   const input = { ...gateInput(p, io, o.breakGlass), warn: (m: string) => io.err.write(`${m}\n`) }; // the loud break-glass warning
   const evidence = await requireGate(input);
-  return { evidence, recheck: () => recheckPins(evidence, input.repoDir) };
+  return {
+    evidence,
+    async recheck(sink) {
+      const pins = { commit: evidence.commit, blobs: evidence.blobs };
+      try {
+        await recheckPins(evidence, input.repoDir);
+      } catch (e) {
+        sink.emit({ type: 'pins', ok: false, ...pins, reasons: e instanceof GateRefusedError ? [...e.reasons] : [String(e)] });
+        throw e;
+      }
+      sink.emit({ type: 'pins', ok: true, ...pins });
+    },
+  };
 }

@@ -25,12 +25,14 @@ function operatorOf(io: Io): string {
   return io.env.GITHUB_ACTOR || userInfo().username; // an empty GITHUB_ACTOR is no name
 }
 
-function evidenceForMarker(e: GateResult['evidence'], commit: string | undefined): MarkerEvidence {
+/** The gate's evidence in the marker's changelog: PR and URL, approvers, approved and run commits, every blob SHA. */
+export function evidenceForMarker(e: GateResult['evidence'], commit: string | undefined): MarkerEvidence {
   if (!e) return { commit };
   const approvers = e.approvers.map((a) => `@${a.login}`).join(', ');
-  const changelog = [e.pr ? `PR #${e.pr.number} ${e.pr.title} (${e.pr.url})` : undefined, `approved by ${approvers || 'nobody'} at ${e.commit.slice(0, 12)}`,
-    ...Object.entries(e.blobs).map(([f, sha]) => `${f} ${sha.slice(0, 12)}`), e.breakGlass ? `BREAK-GLASS by ${e.breakGlass.operator}: ${e.breakGlass.reason}` : undefined]
-    .filter(Boolean).join('\n');
+  const review = e.breakGlass ? `BREAK-GLASS by ${e.breakGlass.operator}: ${e.breakGlass.reason} (unreviewed)`
+    : `approved by ${approvers || 'nobody'} at ${e.approvedCommit ?? e.commit}`;
+  const changelog = [e.pr ? `PR #${e.pr.number} ${e.pr.title} (${e.pr.url})` : undefined, review, `commit ${e.commit}`,
+    ...Object.entries(e.blobs).map(([f, sha]) => `${f} ${sha}`)].filter(Boolean).join('\n');
   // the GitHub account the gate authenticated is a better "user" for the marker than a local login name
   return { commit: e.commit, deepLink: e.pr?.url, changelog, ...(e.operator ? { user: e.operator } : {}) };
 }
@@ -92,7 +94,7 @@ export async function applyCommand(runbookPath: string, o: ApplyOpts, io: Io): P
     transport = await createTransport(p.env, { forks: parseForks(o.forks), limited: o.limit !== undefined });
     const ro = { ...runOpts(p, o, s, transport, 'apply', io), resume: resume?.done };
     const r = await executeRun(ro, p.hosts, {
-      beforeTasks: async () => { await gate.recheck(); await observe.start(s.sink); },
+      beforeTasks: async () => { await gate.recheck(s.sink); await observe.start(s.sink); },
       health: (phase) => observe.health(p, ro, phase),
     });
     const journalError = s.journal?.error;

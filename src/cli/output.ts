@@ -79,6 +79,10 @@ export function createPrinter(o: OutputOpts): (e: Stamped) => void {
       case 'gate':
         line(e.passed ? paint('green', 'review gate passed') : paint('red', `review gate refused: ${(e.reasons ?? []).join('; ')}`));
         break;
+      case 'pins':
+        line(e.ok ? paint('gray', `pins re-checked: HEAD ${e.commit.slice(0, 7)} and ${Object.keys(e.blobs).length} file(s) are what the gate approved`)
+          : paint('red', `pins changed after the gate passed: ${(e.reasons ?? []).join('; ')}`));
+        break;
       case 'marker':
         line(paint('gray', e.skipped ? `New Relic marker skipped: ${e.skipped}` : `New Relic ${e.kind} marker ${e.id ?? ''}${e.outcome ? ` (${e.outcome})` : ''}`));
         break;

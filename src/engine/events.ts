@@ -9,6 +9,8 @@ export type RunEvent =
   | { type: 'run_start'; command: 'apply' | 'plan'; runbook: string; env: string; hosts: string[]; operator: string;
       commit?: string; blobs?: Record<string, string>; resumeOf?: string }
   | { type: 'gate'; passed: boolean; evidence: unknown; reasons?: string[] }
+  /** The gate's pins (HEAD and blob SHAs) re-checked right before the first task (issue 6, rule 7). */
+  | { type: 'pins'; ok: boolean; commit: string; blobs: Record<string, string>; reasons?: string[] }
   | { type: 'batch_start'; batch: number; of: number; hosts: string[] }
   | { type: 'task_start'; task: string; at: SourceLoc; hosts: string[]; phase: Phase; index: number; pointer: string; module: string }
   | { type: 'facts'; host: string; facts?: Record<string, string>; error?: string }

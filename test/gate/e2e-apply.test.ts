@@ -3,11 +3,13 @@
 // gate event carries the evidence. Not approved: exit 3 and nothing on the host changed. A PR that
 // sets `protected: false` in its own copy of the environment file still meets the gate.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { acquireLock } from '../../src/engine/lock.ts';
 import { ENV_FILE, git, makeWorld, RUNBOOK, TEMPLATE, type World } from '../fakes/github/scenario.ts';
+import { startNewRelicFake, type NewRelicFake } from '../fakes/newrelic/index.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/runbook.js');
 
@@ -25,30 +27,43 @@ function cli(cwd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ cod
 }
 
 let world: World | undefined;
+let nr: NewRelicFake | undefined;
 let out = '';
 afterEach(async () => {
   expect(world?.state.schemaErrors ?? []).toEqual([]);
   await world?.close();
+  await nr?.stop();
   world = undefined;
+  nr = undefined;
   rmSync(out, { recursive: true, force: true });
 });
+
+const envFile = (gate = 'approvals: 1'): string =>
+  `protected: true\ntransport: local\nvars: { out: "${out}" }\ngroups: { web: { hosts: { web1: {} } } }\ngate: { ${gate} }\n`;
+const deployRunbook = 'name: deploy\nhosts: web\nenvironments: [staging, prod]\nvars: { version: "2.0" }\nnewrelic: { entity: web-app-prod }\ntasks:\n'
+  + '  - name: config\n    template: { src: templates/app.env.j2, dest: "{{ out }}/{{ inventory_hostname }}.env" }\n';
 
 /** bob's PR #1 changes the runbook to write the app config into `out`; approved by `approver` (if any) and merged. */
 async function deployWorld(approver?: string): Promise<World> {
   out = mkdtempSync(join(tmpdir(), 'gate-e2e-out-'));
-  const w = await makeWorld({ envPolicy: `protected: true\ntransport: local\nvars: { out: "${out}" }\ngroups: { web: { hosts: { web1: {} } } }\ngate: { approvals: 1 }\n` });
+  const w = await makeWorld({ envPolicy: envFile() });
   git(w.work, ['checkout', '-q', '-b', 'feature']);
-  w.commit({
-    [RUNBOOK]: 'name: deploy\nhosts: web\nenvironments: [staging, prod]\nvars: { version: "2.0" }\ntasks:\n'
-      + '  - name: config\n    template: { src: templates/app.env.j2, dest: "{{ out }}/{{ inventory_hostname }}.env" }\n',
-  }, 'bob', 'deploy 2.0');
+  w.commit({ [RUNBOOK]: deployRunbook }, 'bob', 'deploy 2.0');
   const pr = w.openPr(1, 'bob', 'feature');
   if (approver) w.review(pr, approver, 'APPROVED');
   w.merge(pr);
   return w;
 }
 
-type Event = { type: string; passed?: boolean; evidence?: { commit: string; pr?: { number: number; url: string }; approvers: { login: string }[]; blobs: Record<string, string> } };
+/** The New Relic fake knowing the runbook's entity, and the variables that point the CLI at it. */
+async function newRelic(): Promise<NodeJS.ProcessEnv> {
+  nr = await startNewRelicFake({ apiKey: 'nr-key', entities: [{ name: 'web-app-prod', guid: 'GUID-PROD', accountId: 1 }] });
+  return { NEW_RELIC_API_KEY: 'nr-key', NEW_RELIC_API_URL: nr.url, NEW_RELIC_ACCOUNT_ID: '1' };
+}
+
+type Event = { type: string; passed?: boolean; ok?: boolean; reasons?: string[]; commit?: string; blobs?: Record<string, string>; exitCode?: number;
+  evidence?: { commit: string; pr?: { number: number; url: string }; approvers: { login: string }[]; blobs: Record<string, string>;
+    breakGlass?: { reason: string; operator: string } } };
 
 function journal(work: string): Event[] {
   const dir = join(work, '.runbook', 'runs');
@@ -72,6 +87,70 @@ describe('runbook apply on a protected environment (end to end)', { timeout: 90_
       [RUNBOOK]: git(w.work, ['rev-parse', `HEAD:${RUNBOOK}`]), [ENV_FILE]: git(w.work, ['rev-parse', `HEAD:${ENV_FILE}`]),
       [TEMPLATE]: git(w.work, ['rev-parse', `HEAD:${TEMPLATE}`]),
     });
+  });
+
+  it('the evidence goes into the New Relic marker (changelog, PR link, commit) and the pins are re-checked and journaled before the first task', async () => {
+    const w = (world = await deployWorld('alice'));
+    const r = await cli(w.work, ['apply', RUNBOOK, '-e', 'prod', '--yes'], { ...w.env, ...(await newRelic()) });
+    expect(r.code, r.stderr).toBe(0);
+    const head = git(w.work, ['rev-parse', 'HEAD']);
+    const blob = (f: string): string => git(w.work, ['rev-parse', `HEAD:${f}`]);
+    const approved = w.state.prs[0]!.headSha;
+    const start = nr!.markers.find((m) => m.description?.startsWith('[start]'))!;
+    expect(start).toMatchObject({ entityGuid: 'GUID-PROD', commit: head, deepLink: 'https://github.com/acme/app/pull/1' });
+    expect(start.changelog?.split('\n')).toEqual(['PR #1 Change 1 (https://github.com/acme/app/pull/1)', `approved by @alice at ${approved}`, `commit ${head}`,
+      ...[RUNBOOK, ENV_FILE, TEMPLATE].map((f) => `${f} ${blob(f)}`)]);
+    const events = journal(w.work);
+    const at = (pred: (e: Event) => boolean): number => events.findIndex(pred);
+    const pins = events.find((e) => e.type === 'pins');
+    expect(pins).toMatchObject({ ok: true, commit: head, blobs: { [RUNBOOK]: blob(RUNBOOK), [ENV_FILE]: blob(ENV_FILE), [TEMPLATE]: blob(TEMPLATE) } });
+    expect(at((e) => e.type === 'gate')).toBeLessThan(at((e) => e.type === 'pins'));
+    expect(at((e) => e.type === 'pins')).toBeLessThan(at((e) => e.type === 'task_start'));
+  });
+
+  it('a file changed after the gate passed (while apply waited for the lock): the pin re-check refuses with exit 3, journaled, nothing changed', async () => {
+    const w = (world = await deployWorld('alice'));
+    const lock = await acquireLock({ base: w.work, env: 'prod', hosts: 'web|', runId: 'someone-else' });
+    const running = cli(w.work, ['apply', RUNBOOK, '-e', 'prod', '--yes', '--lock-wait', '60s'], w.env);
+    // the approver's permission is the gate's last question: once asked, the files are pinned
+    for (let i = 0; !w.state.requests.some((q) => q.includes('/permission')); i++) {
+      if (i > 600) throw new Error('the gate never asked for the approver\'s permission');
+      await new Promise((done) => setTimeout(done, 50));
+    }
+    writeFileSync(join(w.work, TEMPLATE), 'VERSION=swapped-while-waiting\n');
+    lock.release();
+    const r = await running;
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`pins: ${TEMPLATE} has uncommitted changes`);
+    expect(existsSync(join(out, 'web1.env'))).toBe(false);
+    const events = journal(w.work);
+    expect(events.find((e) => e.type === 'gate')?.passed).toBe(true);
+    const pins = events.find((e) => e.type === 'pins');
+    expect(pins?.ok).toBe(false);
+    expect(pins?.reasons?.join('\n')).toContain(`${TEMPLATE} has uncommitted changes`);
+    expect(events.some((e) => e.type === 'task_start')).toBe(false);
+    expect(events.at(-1)).toMatchObject({ type: 'run_end', exitCode: 3 });
+  });
+
+  it('break-glass allowed on the default branch: exit 0, a loud warning, the reason and operator in the journal, the marker and history', async () => {
+    out = mkdtempSync(join(tmpdir(), 'gate-e2e-out-'));
+    const w = (world = await makeWorld({ envPolicy: envFile('approvals: 1, break_glass: true') }));
+    w.commit({ [RUNBOOK]: deployRunbook }, 'carol', 'hotfix straight to main');
+    git(w.work, ['push', '-q', 'origin', 'main']);
+    const nrEnv = await newRelic();
+    const refused = await cli(w.work, ['apply', RUNBOOK, '-e', 'prod', '--yes'], { ...w.env, ...nrEnv });
+    expect(refused.code).toBe(3);
+    const r = await cli(w.work, ['apply', RUNBOOK, '-e', 'prod', '--yes', '--break-glass', 'login is down for everyone'], { ...w.env, ...nrEnv });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/!!! BREAK-GLASS: running UNREVIEWED content at [0-9a-f]{12} on a protected environment, by carol: login is down for everyone !!!/);
+    expect(readFileSync(join(out, 'web1.env'), 'utf8')).toBe('VERSION=2.0\n');
+    const events = journal(w.work); // the refused apply stopped at the gate, before any journal
+    expect(events.find((e) => e.type === 'gate')?.evidence?.breakGlass).toEqual({ reason: 'login is down for everyone', operator: 'carol' });
+    const start = nr!.markers.find((m) => m.description?.startsWith('[start]'))!;
+    expect(start.changelog).toContain('BREAK-GLASS by carol: login is down for everyone (unreviewed)');
+    expect(start.commit).toBe(git(w.work, ['rev-parse', 'HEAD']));
+    const history = await cli(w.work, ['history', '--json'], {});
+    expect(JSON.parse(history.stdout.trim().split('\n')[0]!)).toMatchObject({ pr: 'BREAK-GLASS', result: 'success' });
   });
 
   it('no approval: exit 3 naming what is missing, and nothing changed on the host', async () => {

@@ -1,11 +1,13 @@
 // Same bytes: the files a run reads must be tracked, committed, clean, inside the repository and not
 // LFS pointers; the pins are re-checked right before the first task.
-import { mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GateRefusedError } from '../../src/errors.ts';
+import { gateInput as applyGateInput } from '../../src/cli/apply-gate.ts';
+import { prepare } from '../../src/cli/prepare.ts';
 import { GateRefused, recheckPins, requireGate } from '../../src/gate/index.ts';
-import { failed, gateInput, git, honestWorld, refusal, TEMPLATE, type World } from '../fakes/github/scenario.ts';
+import { ENV_FILE, failed, gateInput, git, honestWorld, refusal, RUNBOOK, TEMPLATE, type World } from '../fakes/github/scenario.ts';
 
 let world: World | undefined;
 afterEach(async () => { expect(world?.state.schemaErrors ?? []).toEqual([]); await world?.close(); world = undefined; });
@@ -29,6 +31,17 @@ describe('review gate: the files that run', () => {
     w.write({ 'runbooks/templates/extra.j2': 'X=1\n' });
     const e = await refusal(gateInput(w, { files: [...w.files(), join(w.work, 'runbooks/templates/extra.j2')] }));
     expect(failed(e, 'files')).toContain('runbooks/templates/extra.j2 is not tracked by git (untracked file)');
+  });
+
+  it('apply pins every file the runbook reads: a copy source left untracked is refused', async () => {
+    const w = await merged();
+    w.commit({ [RUNBOOK]: `${readFileSync(join(w.work, RUNBOOK), 'utf8')}  - name: extra\n    copy: { src: files/extra.conf, dest: /etc/extra.conf }\n` }, 'acme', 'copy a file');
+    w.write({ 'runbooks/files/extra.conf': 'X=1\n' });
+    const p = await prepare(join(w.work, RUNBOOK), { env: 'prod', inventory: join(w.work, 'environments'), forks: '50', extraVars: [] });
+    const input = applyGateInput(p, { out: { write: () => {} }, err: { write: () => {} }, env: w.env, cwd: w.work });
+    expect(input.files.map((f) => relative(realpathSync(w.work), realpathSync(f))).sort()).toEqual([ENV_FILE, RUNBOOK, 'runbooks/files/extra.conf', TEMPLATE].sort());
+    const e = await refusal({ ...input, timeoutMs: 10_000 });
+    expect(failed(e, 'files')).toContain('runbooks/files/extra.conf is not tracked by git (untracked file)');
   });
 
   it('refuses a committed symlink that leaves the repository', async () => {
