@@ -13,8 +13,8 @@ export default defineTask<AssertArgs>({
     properties: {
       that: { description: 'Expression or list of expressions, all of which must be true (no {{ }} needed).', examples: ['disk_free.stdout | int > 1000000', ['app_port > 1024', '"prod" in group_names']],
         anyOf: [{ type: 'string' }, { type: 'boolean' }, { type: 'array', minItems: 1, items: { anyOf: [{ type: 'string' }, { type: 'boolean' }] } }] },
-      fail_msg: { type: 'string', description: 'Message when an assertion fails (default: "assertion failed: <index>").' },
-      success_msg: { type: 'string', description: 'Message when all assertions hold.' },
+      fail_msg: { type: 'string', description: 'Message when an assertion fails (default: "assertion failed: <index>").', examples: ['less than 1 GB free on {{ inventory_hostname }}'] },
+      success_msg: { type: 'string', description: 'Message when all assertions hold.', examples: ['runtime {{ dotnet_version }} is installed'] },
       quiet: { type: 'boolean', default: false, description: 'Accepted for Ansible compatibility; the message is always short.' },
     },
   },

@@ -26,7 +26,7 @@ export default defineTask<CopyArgs>({
     oneOf: [{ required: ['content'] }, { required: ['src'] }],
     properties: {
       dest: { type: 'string', pattern: '^/', description: 'Absolute path on the host; ending in / copies into that folder as basename(src).', examples: ['/etc/app/app.env', '/opt/app/'] },
-      content: { type: 'string', description: 'The whole file content (instead of src). May hold secrets: the diff is then hidden.' },
+      content: { type: 'string', description: 'The whole file content (instead of src). May hold secrets: the diff is then hidden.', examples: ['PORT={{ app_port }}\n'] },
       src: { type: 'string', minLength: 1, description: 'Controller-side file, relative to the runbook folder (instead of content).', examples: ['files/nginx.conf'] },
       mode: modeSchema,
       owner: ownerSchema,

@@ -51,6 +51,7 @@ export default defineTask<FileArgs>({
   schema: {
     type: 'object', additionalProperties: false, required: ['path'],
     description: 'Ensure a path is a file, directory, symlink or absent, with mode, owner and group.',
+    examples: [{ path: '/opt/app/releases', state: 'directory', mode: '0755' }, { path: '/opt/app/current', state: 'link', src: '/opt/app/releases/42' }],
     properties: {
       path: { type: 'string', pattern: '^/', description: 'Absolute path on the host.', examples: ['/opt/app/releases'] },
       state: { enum: ['file', 'directory', 'absent', 'touch', 'link'], default: 'file',

@@ -7,7 +7,7 @@ export type { HttpArgs };
 
 const READ_ONLY = new Set(['GET', 'HEAD', 'OPTIONS']);
 const asResult = (r: HttpResponse): Result => ({ ...r });
-const secretOrString = (description: string): Record<string, unknown> => ({ type: 'string', description });
+const secretOrString = (description: string, examples: string[]): Record<string, unknown> => ({ type: 'string', description, examples });
 
 export default defineTask<HttpArgs>({
   name: 'http',
@@ -19,14 +19,14 @@ export default defineTask<HttpArgs>({
       url: { type: 'string', pattern: '^https?://', description: 'URL to request.', examples: ['https://app.example.com/health'] },
       method: { type: 'string', enum: ['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE'], default: 'GET', description: 'HTTP method.' },
       headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'Request headers (values may be secrets).', examples: [{ Authorization: 'Bearer {{ secrets.token }}' }] },
-      body: secretOrString('Raw request body.'),
-      form: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] }, description: 'Form fields sent as application/x-www-form-urlencoded.' },
-      json: { description: 'A value sent as JSON (content-type application/json).' },
+      body: secretOrString('Raw request body.', ['user=probe&password={{ secrets.probe_password }}']),
+      form: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] }, description: 'Form fields sent as application/x-www-form-urlencoded.', examples: [{ user: 'probe', password: '{{ secrets.probe_password }}' }] },
+      json: { description: 'A value sent as JSON (content-type application/json).', examples: [{ version: '{{ dotnet_version }}', drain: true }] },
       status: { description: 'Expected status code or list of codes (default 200).', examples: [200, [200, 204]],
         anyOf: [{ type: 'integer' }, { type: 'string', pattern: '^\\d{3}$' }, { type: 'array', minItems: 1, items: { anyOf: [{ type: 'integer' }, { type: 'string', pattern: '^\\d{3}$' }] } }] },
-      contains: { type: 'string', description: 'Text the response body must contain.' },
+      contains: { type: 'string', description: 'Text the response body must contain.', examples: ['Welcome'] },
       json_path: { type: 'object', description: 'Expected values by JSON path in the response body.', examples: [{ '$.status': 'ok', '$.checks[0].healthy': true }] },
-      timeout: { description: 'Seconds to wait for the answer (default 30).', anyOf: [{ type: 'number', exclusiveMinimum: 0 }, { type: 'string', pattern: '^\\d+(\\.\\d+)?$' }] },
+      timeout: { description: 'Seconds to wait for the answer (default 30).', examples: [10], anyOf: [{ type: 'number', exclusiveMinimum: 0 }, { type: 'string', pattern: '^\\d+(\\.\\d+)?$' }] },
     },
     not: { anyOf: [{ required: ['body', 'json'] }, { required: ['body', 'form'] }, { required: ['form', 'json'] }] },
   },

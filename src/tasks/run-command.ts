@@ -26,10 +26,10 @@ export function runSchema(what: string, extra: Record<string, unknown> = {}): Re
       cmd: { type: 'string', description: 'The command line. Template values in it are shell-quoted unless written `{{ x | raw }}`.', examples: ['systemctl daemon-reload'] },
       argv: { type: 'array', minItems: 1, items: { type: 'string' }, description: 'The command as a list of words, each quoted (instead of cmd).', examples: [['git', 'clone', 'https://example.com/app.git']] },
       creates: { type: 'string', minLength: 1, description: 'Skip (ok) when this path exists; relative to chdir.', examples: ['/opt/app/.installed'] },
-      removes: { type: 'string', minLength: 1, description: 'Skip (ok) when this path does not exist; relative to chdir.' },
-      chdir: { type: 'string', minLength: 1, description: 'Run in this directory on the host.' },
+      removes: { type: 'string', minLength: 1, description: 'Skip (ok) when this path does not exist; relative to chdir.', examples: ['/opt/app/old-release'] },
+      chdir: { type: 'string', minLength: 1, description: 'Run in this directory on the host.', examples: ['/opt/app'] },
       env: { type: 'object', additionalProperties: { type: 'string' }, propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }, description: 'Extra environment variables.', examples: [{ RAILS_ENV: 'production' }] },
-      stdin: { type: 'string', description: 'Text fed to the command\'s standard input.' },
+      stdin: { type: 'string', description: 'Text fed to the command\'s standard input.', examples: ['{{ secrets.db_password }}\n'] },
       ...extra,
     },
   };

@@ -48,6 +48,7 @@ export default defineTask<ServiceArgs>({
     type: 'object', additionalProperties: false, required: ['name'],
     description: 'Manage a systemd service (hosts without systemd fail with a clear error).',
     anyOf: [{ required: ['state'] }, { required: ['enabled'] }],
+    examples: [{ name: 'app', state: 'restarted' }, { name: 'nginx', state: 'started', enabled: true }],
     properties: {
       name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9:_.@\\\\-]*$', description: 'Unit name; .service may be left out.', examples: ['nginx', 'app@1.service'] },
       state: { enum: ['started', 'stopped', 'restarted', 'reloaded'], description: 'started/stopped change only when needed; restarted/reloaded always act (use them as handlers).' },

@@ -14,8 +14,8 @@ export type WaitForArgs = {
   sleep?: number | string;
 };
 
-const seconds = (description: string, dflt: number): Record<string, unknown> => ({
-  description, default: dflt, anyOf: [{ type: 'number', minimum: 0 }, { type: 'string', pattern: '^\\d+(\\.\\d+)?$' }],
+const seconds = (description: string, dflt: number, example: number): Record<string, unknown> => ({
+  description, default: dflt, examples: [example], anyOf: [{ type: 'number', minimum: 0 }, { type: 'string', pattern: '^\\d+(\\.\\d+)?$' }],
 });
 
 // Exit status 0 when the port accepts a connection; 3 when no tool can tell.
@@ -61,13 +61,13 @@ export default defineTask<WaitForArgs>({
     oneOf: [{ required: ['port'], not: { required: ['path'] } }, { required: ['path'], not: { required: ['port'] } }],
     properties: {
       port: { description: 'TCP port to check.', examples: [8080], anyOf: [{ type: 'integer', minimum: 1, maximum: 65535 }, { type: 'string', pattern: '^\\d{1,5}$' }] },
-      host: { type: 'string', pattern: '^[A-Za-z0-9.:_-]+$', default: '127.0.0.1', description: 'Address the port is checked on, seen from the host.' },
-      path: { type: 'string', pattern: '^/', description: 'File to wait for (instead of port).' },
-      regex: { type: 'string', description: 'With path: wait until the file contains a line matching this extended regular expression (grep -E).' },
+      host: { type: 'string', pattern: '^[A-Za-z0-9.:_-]+$', default: '127.0.0.1', description: 'Address the port is checked on, seen from the host.', examples: ['10.0.2.15'] },
+      path: { type: 'string', pattern: '^/', description: 'File to wait for (instead of port).', examples: ['/run/app/ready'] },
+      regex: { type: 'string', description: 'With path: wait until the file contains a line matching this extended regular expression (grep -E).', examples: ['^Listening on .*:8080$'] },
       state: { enum: ['started', 'stopped', 'present', 'absent'], description: 'started/present (default): open or there; stopped/absent: closed or gone.' },
-      timeout: seconds('Give up (failed) after this many seconds.', 300),
-      delay: seconds('Seconds to wait before the first check.', 0),
-      sleep: seconds('Seconds between checks.', 1),
+      timeout: seconds('Give up (failed) after this many seconds.', 300, 60),
+      delay: seconds('Seconds to wait before the first check.', 0, 5),
+      sleep: seconds('Seconds between checks.', 1, 2),
     },
   },
   async check(ctx, args) {
