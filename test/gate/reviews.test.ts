@@ -72,6 +72,18 @@ describe('review gate: review bypasses are refused with exit 3', () => {
     expect(failed(await refusal(gateInput(w)), 'approvals')).toContain('@dave is the last pusher');
   });
 
+  it('approval by the author of an earlier commit in the PR (someone else pushed last)', async () => {
+    const { w, pr } = await openWorld();
+    git(w.work, ['reset', '-q', '--hard', 'origin/main']);
+    w.commit({ 'README.md': 'by dave\n' }, 'dave', 'dave starts the branch');
+    w.commit({ [RUNBOOK]: 'name: deploy\nhosts: web\nenvironments: [staging, prod]\ntasks:\n  - command: echo two\n' }, 'bob', 'bob finishes it');
+    Object.assign(pr, w.openPr(1, 'bob', 'feature'), { reviews: [] });
+    w.state.prs.splice(1);
+    w.review(pr, 'dave', 'APPROVED');
+    w.merge(pr);
+    expect(failed(await refusal(gateInput(w)), 'approvals')).toContain('@dave is an author of a commit in the PR; self-approval does not count');
+  });
+
   it('approval by the operator running the apply', async () => {
     const { w, pr } = await openWorld();
     w.review(pr, 'carol', 'APPROVED');
