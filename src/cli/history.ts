@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { InputError } from '../errors.ts';
 import type { Stamped } from '../engine/events.ts';
 import { listRuns, readJournal, runsDir } from '../engine/journal.ts';
+import { formatEvidence } from '../gate/format.ts';
+import type { GateEvidence } from '../gate/types.ts';
 import { createPrinter, useColor } from './output.ts';
 import type { Io } from './session.ts';
 
@@ -50,7 +52,24 @@ export function showCommand(runId: string, o: { json?: boolean; color?: boolean 
   if (!existsSync(path)) throw new InputError(`no run ${runId} in ${runsDir(io.cwd)} (see runbook history)`);
   const events = readJournal(path);
   const print = createPrinter({ json: o.json === true, color: useColor(o.color, io.out, io.env), verbose: true, command: 'apply', out: io.out, err: io.err });
-  events.forEach(print);
+  for (const e of events) {
+    print(e);
+    if (!o.json) io.out.write(evidenceText(e));
+  }
   if (!o.json && !events.some((e) => e.type === 'run_end')) io.out.write('(run did not finish: no run_end event)\n');
   return 0;
+}
+
+const isEvidence = (v: unknown): v is GateEvidence =>
+  typeof v === 'object' && v !== null && Array.isArray((v as GateEvidence).rules) && typeof (v as GateEvidence).blobs === 'object';
+
+/** What `show` prints beyond the progress view: the pins a run started from and the gate's full evidence. */
+function evidenceText(e: Stamped): string {
+  if (e.type === 'run_start') {
+    const pins = Object.entries(e.blobs ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([path, sha]) => `    ${sha}  ${path}`);
+    return [`  started   ${e.time} by ${e.operator || '?'} (${e.command})`, `  commit    ${e.commit ?? '(not a git checkout)'}`,
+      ...(e.resumeOf ? [`  resumes   ${e.resumeOf}`] : []), ...(pins.length ? ['  files', ...pins] : [])].join('\n') + '\n';
+  }
+  if (e.type === 'gate' && isEvidence(e.evidence)) return formatEvidence(e.evidence);
+  return '';
 }

@@ -1,6 +1,6 @@
 // The journal: .runbook/runs/<run-id>.jsonl, one complete JSON line per event, fsync'd each time.
 // A failed write (disk full) is rolled back to the last complete line and reported, never half-written.
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { RunbookError } from '../errors.ts';
@@ -70,8 +70,23 @@ export function readJournal(path: string): Stamped[] {
   return out;
 }
 
+/** The millisecond time of a journal's first event ('' when unreadable): run ids only resolve seconds. */
+function firstTime(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(4096);
+    const head = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString('utf8');
+    return /"time":"([^"]+)"/.exec(head.split('\n')[0] ?? '')?.[1] ?? '';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Runs oldest first: by id (its second), then by the first event's time, so two runs in one second keep their order. */
 export function listRuns(base: string): { id: string; path: string }[] {
   const dir = runsDir(base);
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort().map((f) => ({ id: f.replace(/\.jsonl$/, ''), path: join(dir, f) }));
+  const runs = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).map((f) => ({ id: f.replace(/\.jsonl$/, ''), path: join(dir, f) }));
+  const key = new Map(runs.map((r) => [r.id, `${r.id.slice(0, 15)} ${firstTime(r.path)} ${r.id}`]));
+  return runs.sort((a, b) => key.get(a.id)!.localeCompare(key.get(b.id)!));
 }
