@@ -53,4 +53,13 @@ describe('GitHub fake: responses are checked against the OpenAPI description', (
     const broken = [{ ...review[0], commit_id: 42, user: undefined }];
     expect(api.check('/repos/{owner}/{repo}/pulls/{pull_number}/reviews', 'get', 200, broken).join('\n')).toMatch(/commit_id|user/);
   });
+
+  it('checks error bodies where GitHub documents them (a $ref to components/responses), and knows where it does not', () => {
+    const api = new OpenApi();
+    const permission = '/repos/{owner}/{repo}/collaborators/{username}/permission';
+    expect(api.documents(permission, 'get', 404)).toBe(true);
+    expect(api.documents('/repos/{owner}/{repo}/pulls/{pull_number}/reviews', 'get', 500)).toBe(false);
+    expect(api.check(permission, 'get', 404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' })).toEqual([]);
+    expect(api.check(permission, 'get', 404, { message: 404 }).join('\n')).toMatch(/message/);
+  });
 });

@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 type Json = Record<string, unknown>;
-type Spec = { paths: Record<string, Record<string, { operationId: string; responses: Record<string, Json> }>>; components: Json & { examples: Record<string, { value: unknown }> } };
+type Spec = { paths: Record<string, Record<string, { operationId: string; responses: Record<string, Json> }>>;
+  components: Json & { examples: Record<string, { value: unknown }>; responses: Record<string, Json> } };
 
 /** OpenAPI 3.0 `nullable: true` without `type` (ajv requires a type): rewrite as anyOf [schema, null]. */
 function nullableToAnyOf(node: unknown): unknown {
@@ -41,12 +42,23 @@ export class OpenApi {
     return structuredClone(e.value) as T;
   }
 
+  /** The documented response of one status, following a `$ref` to components/responses (errors are documented that way). */
+  private response(template: string, method: string, status: number): Json | undefined {
+    const r = this.spec.paths[template]?.[method]?.responses[String(status)];
+    const ref = typeof r?.$ref === 'string' ? /^#\/components\/responses\/(.+)$/.exec(r.$ref)?.[1] : undefined;
+    return ref ? this.spec.components.responses[ref] : r;
+  }
+
+  /** Does GitHub document a JSON body for this status of this operation (e.g. 404 on the permission endpoint)? */
+  documents(template: string, method: string, status: number): boolean {
+    return this.response(template, method, status)?.content !== undefined;
+  }
+
   private validator(template: string, method: string, status: number): ValidateFunction {
     const key = `${method} ${template} ${status}`;
     let v = this.cache.get(key);
     if (!v) {
-      const op = this.spec.paths[template]?.[method];
-      const content = op?.responses[String(status)]?.content as Record<string, { schema: unknown }> | undefined;
+      const content = this.response(template, method, status)?.content as Record<string, { schema: unknown }> | undefined;
       const schema = content?.['application/json']?.schema ?? (content ? Object.values(content)[0]?.schema : undefined);
       if (!schema) throw new Error(`OpenAPI has no ${status} response for ${key}`);
       const compiled = this.ajv.compile(nullableToAnyOf(ref(schema)) as object);

@@ -100,8 +100,17 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(typeof body === 'string' ? body : JSON.stringify(body));
 }
 
+const errorBody = (status: number, message: string): Record<string, string> => ({ message, documentation_url: 'https://docs.github.com/rest', status: String(status) });
 const sendError = (res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void =>
-  send(res, status, { message, documentation_url: 'https://docs.github.com/rest', status: String(status) }, headers);
+  send(res, status, errorBody(status, message), headers);
+
+/** An error answer of a known route; where GitHub documents that status, the body is checked against the OpenAPI description too. */
+function sendRouteError(c: Ctx, route: Route | undefined, status: number, message: string, headers: Record<string, string> = {}): void {
+  const body = errorBody(status, message);
+  const problems = route && c.api.documents(route.template, 'get', status) ? c.api.check(route.template, 'get', status, body) : [];
+  if (problems.length) c.state.schemaErrors.push(`${route!.template} ${status}: ${problems.join('; ')}`);
+  send(c.res, status, body, headers);
+}
 
 function takeFault(s: GitHubState, path: string): Fault | undefined {
   const f = s.faults.find((x) => path.includes(x.path) && (x.times === undefined || x.times > 0));
@@ -115,13 +124,13 @@ async function applyFault(c: Ctx, f: Fault | undefined, route: Route | undefined
   const reset = String(Math.floor(Date.now() / 1000) + 600);
   switch (f.kind) {
     case 'slow': await new Promise((r) => setTimeout(r, f.delayMs ?? 5000)); return c.res.destroyed;
-    case 'status': sendError(c.res, f.status ?? 500, 'Server Error'); return true;
-    case 'rate_limit': sendError(c.res, 403, 'API rate limit exceeded for user ID 1.', { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset }); return true;
-    case 'secondary_rate_limit': sendError(c.res, 429, 'You have exceeded a secondary rate limit.', { 'retry-after': '60' }); return true;
+    case 'status': sendRouteError(c, route, f.status ?? 500, 'Server Error'); return true;
+    case 'rate_limit': sendRouteError(c, route, 403, 'API rate limit exceeded for user ID 1.', { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset }); return true;
+    case 'secondary_rate_limit': sendRouteError(c, route, 429, 'You have exceeded a secondary rate limit.', { 'retry-after': '60' }); return true;
     case 'malformed': send(c.res, 200, '[{"id": 1, "user": '); return true;
     case 'truncated':
       if (!route?.list || Number(c.url.searchParams.get('page') ?? 1) <= 1) return false;
-      sendError(c.res, 502, 'Bad Gateway'); return true;
+      sendRouteError(c, route, 502, 'Bad Gateway'); return true;
   }
 }
 
@@ -158,7 +167,7 @@ async function handle(c: Ctx): Promise<void> {
     if (found.r.list) sendList(c, found.r, body as unknown[], c.state.faults.some((f) => f.kind === 'truncated' && path.includes(f.path)));
     else sendValid(c, found.r, body);
   } catch (e) {
-    if (e instanceof HttpError) sendError(c.res, e.status, e.message);
+    if (e instanceof HttpError) sendRouteError(c, found.r, e.status, e.message);
     else throw e;
   }
 }
