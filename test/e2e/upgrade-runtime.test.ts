@@ -3,20 +3,17 @@
 // infrastructure step skipped): health catches it on batch 1, batch 2 is never touched, rollback
 // restores login, exit 5. (a) the honest upgrade: exit 0, then a second apply changes nothing.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Stamped } from '../../src/engine/events.ts';
 import { startLoadBalancer, type LoadBalancer } from '../../scripts/demo-lb.ts';
 import { startNewRelicFake, type NewRelicFake } from '../fakes/newrelic/index.ts';
 import { startSshd, TEST_USER, type Sshd } from '../helpers/sshd.ts';
 import { git, makeWorld } from '../fakes/github/scenario.ts';
 import { snapshot } from '../helpers/snapshot.ts';
+import { badChangeToRestoredLogin, flagshipVars, lastJournal, login as loginAt, newRelicEnv, RUNBOOKS, runCli, runtimeOf as runtimeAt, touchedHosts, UPGRADE } from '../helpers/flagship.ts';
 
-const REPO = resolve(import.meta.dirname, '../..');
-const BIN = join(REPO, 'bin/runbook.js');
-const RUNBOOKS = join(REPO, 'runbooks');
 const HOSTS = ['web-a', 'web-b', 'web-c', 'web-d'];
 const PORTS = [28181, 28182, 28183, 28184];
 
@@ -28,30 +25,14 @@ let project: string;
 function environment(): string {
   const hosts = HOSTS.map((h, i) => `      ${h}: ${JSON.stringify({ address: '127.0.0.1', port: sshd.port, user: TEST_USER,
     vars: { root: join(sshd.dataDir, h), app_port: PORTS[i] } })}`);
-  return ['transport: ssh', 'vars:', `  runtime_source: demo`, `  public_url: ${lb.url}`, '  escalate: false', '  min_free_kb: 1024',
-    '  health_initial_delay: 300ms', '  health_interval: 400ms', 'groups:', '  web:', '    hosts:', ...hosts,
+  return ['transport: ssh', ...flagshipVars(lb.url), 'groups:', '  web:', '    hosts:', ...hosts,
     `ssh: ${JSON.stringify({ known_hosts: sshd.knownHosts, identity: sshd.identity })}`, ''].join('\n');
 }
 
-function cli(args: string[], cwd = project, extra: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', NEW_RELIC_API_KEY: 'e2e-key',
-      NEW_RELIC_API_URL: nr.url, NEW_RELIC_ACCOUNT_ID: '1', RUNBOOK_SECRET_PROBE_PASSWORD: 'probe-pw', GITHUB_TOKEN: '', GITHUB_ACTOR: '', ...extra } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
-    child.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
-const journal = (): Stamped[] => {
-  const dir = join(project, '.runbook', 'runs');
-  const last = readdirSync(dir).sort().at(-1)!;
-  return readFileSync(join(dir, last), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Stamped);
-};
-const runtimeOf = (h: string): string => readlinkSync(join(sshd.dataDir, h, 'usr/share/dotnet-versions/current')).split('/').pop()!;
-const login = async (): Promise<number> => (await fetch(`${lb.url}/login`, { method: 'POST', body: 'user=e2e' })).status;
+const cli = (args: string[], cwd = project, extra: NodeJS.ProcessEnv = {}) => runCli(args, cwd, { ...newRelicEnv(nr.url), ...extra });
+const journal = () => lastJournal(project);
+const runtimeOf = (h: string): string => runtimeAt(join(sshd.dataDir, h));
+const login = () => loginAt(lb.url);
 
 beforeAll(async () => {
   sshd = await startSshd();
@@ -74,31 +55,28 @@ afterAll(async () => {
 
 describe('upgrade-runtime.yml over ssh', () => {
   it('(b) without the infrastructure step: batch 1 fails health, batch 2 untouched, rollback restores login, exit 5', async () => {
-    const r = await cli(['apply', join(RUNBOOKS, 'upgrade-runtime.yml'), '-e', 'staging', '--skip-tags', 'infra']);
+    const r = await cli(['apply', UPGRADE, '-e', 'staging', '--skip-tags', 'infra']);
     expect(r.code, r.stdout + r.stderr).toBe(5);
     const events = journal();
-    const touched = new Set(events.filter((e) => e.type === 'task_result').map((e) => (e as { host: string }).host));
-    expect([...touched].sort()).toEqual(['web-a', 'web-b']);
+    expect(touchedHosts(events)).toEqual(['web-a', 'web-b']);
     expect(HOSTS.map(runtimeOf)).toEqual(['5.0.17', '5.0.17', '5.0.17', '5.0.17']);
     expect(await login()).toBe(200);
     const outcome = nr.markers.filter((m) => m.groupId === events[0]!.run);
     expect(outcome.map((m) => m.description?.split(']')[0])).toEqual(['[start', '[rolled_back']);
-    const bad = events.find((e) => e.type === 'task_result' && e.task === 'Point the runtime at the new version' && e.status === 'changed')!;
-    const restored = events.find((e) => e.type === 'health_result' && e.phase === 'after_rollback' && e.healthy)!;
-    const seconds = (Date.parse(restored.time) - Date.parse(bad.time)) / 1000;
+    const seconds = badChangeToRestoredLogin(events);
     console.log(`time from the bad change to restored login: ${seconds.toFixed(1)} s`);
     expect(seconds).toBeLessThan(120);
   }, 180_000);
 
   it('(a) the honest upgrade on 4 hosts with serial 2: healthy, markers recorded, exit 0; a second apply changes nothing', async () => {
-    const r = await cli(['apply', join(RUNBOOKS, 'upgrade-runtime.yml'), '-e', 'staging']);
+    const r = await cli(['apply', UPGRADE, '-e', 'staging']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(HOSTS.map(runtimeOf)).toEqual(['6.0.36', '6.0.36', '6.0.36', '6.0.36']);
     const events = journal();
     expect(events.filter((e) => e.type === 'batch_start').map((e) => (e as { hosts: string[] }).hosts)).toEqual([['web-a', 'web-b'], ['web-c', 'web-d']]);
     expect(nr.markers.filter((m) => m.groupId === events[0]!.run).map((m) => m.description?.split(']')[0])).toEqual(['[start', '[success']);
     expect(await login()).toBe(200);
-    const again = await cli(['apply', join(RUNBOOKS, 'upgrade-runtime.yml'), '-e', 'staging', '--json']);
+    const again = await cli(['apply', UPGRADE, '-e', 'staging', '--json']);
     expect(again.code).toBe(0);
     const end = JSON.parse(again.stdout.trim().split('\n').at(-1)!) as { summary: Record<string, { changed: number }> };
     expect(Object.values(end.summary).map((s) => s.changed)).toEqual([0, 0, 0, 0]);
