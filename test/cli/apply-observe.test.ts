@@ -39,12 +39,12 @@ const runbook = (o: { version: string; rollback?: string; health?: boolean; newr
   (o.health === false ? '' : `health:\n  interval: 10ms\n  count: 2\n  failure_limit: 0\n  checks:\n    - name: login\n      http: { url: "${appUrl}/?f={{ out }}/web1", status: 200, contains: Welcome }\n`) +
   (o.rollback ? `rollback:\n  - ${o.rollback}\n` : '');
 
-function project(env: string, files: Record<string, string>): { dir: string; out: string } {
+function project(env: string, files: Record<string, string>, hosts = ['web1']): { dir: string; out: string } {
   const dir = mkdtempSync(join(tmpdir(), 'rb-observe-'));
   const out = join(dir, 'out');
   mkdirSync(out);
   mkdirSync(join(dir, 'environments'));
-  writeFileSync(join(dir, 'environments', 'dev.yml'), `transport: local\nvars: { out: "${out}" }\ngroups: { web: { hosts: { web1: {} } } }\n${env}`);
+  writeFileSync(join(dir, 'environments', 'dev.yml'), `transport: local\nvars: { out: "${out}" }\ngroups: { web: { hosts: { ${hosts.map((h) => `${h}: {}`).join(', ')} } } }\n${env}`);
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   return { dir, out };
 }
@@ -139,6 +139,24 @@ describe('rollback outcomes through the CLI', () => {
     expect(events.filter((e) => e.type === 'health_result').map((e) => [e.phase, e.healthy])).toEqual([['after_tasks', false], ['after_rollback', true]]);
     expect(nr.markers.filter((m) => m.groupId === events[0]!.run).map((m) => m.description?.split(']')[0])).toEqual(['[start', '[rolled_back']);
     expect(readFileSync(join(out, 'web1'), 'utf8')).toBe('v1');
+  });
+});
+
+describe('a task that fails in a rolling apply', () => {
+  it('stops the rollout at its batch and rolls back only the hosts that changed: exit 1, marker rolled_back', async () => {
+    const rb = 'name: roll\nhosts: web\nenvironments: [dev]\nserial: 2\nnewrelic: { entity: webapp-prod }\ntasks:\n' +
+      '  - name: precheck\n    command: test "{{ inventory_hostname }}" != web2\n' +
+      '  - name: write\n    copy: { content: v3, dest: "{{ out }}/{{ inventory_hostname }}" }\n' +
+      'rollback:\n  - copy: { content: rolled-back, dest: "{{ out }}/{{ inventory_hostname }}" }\n';
+    const { dir, out } = project('', { 'rb.yml': rb }, ['web1', 'web2', 'web3', 'web4']);
+    const r = await cli(dir, ['apply', 'rb.yml', '-e', 'dev', '--json'], nrEnv());
+    expect(r.code, r.stderr).toBe(1);
+    const events = lines(r.stdout);
+    expect(events.filter((e) => e.type === 'batch_start').map((e) => e.hosts)).toEqual([['web1', 'web2']]);
+    expect(events.find((e) => e.type === 'rollback' && e.state === 'start')).toMatchObject({ hosts: ['web1'], reason: expect.stringMatching(/1 of 2 hosts failed in batch 1/) });
+    expect(readdirSync(out).sort()).toEqual(['web1']);
+    expect(readFileSync(join(out, 'web1'), 'utf8')).toBe('rolled-back');
+    expect(nr.markers.filter((m) => m.groupId === events[0]!.run).map((m) => m.description?.split(']')[0])).toEqual(['[start', '[rolled_back']);
   });
 });
 
