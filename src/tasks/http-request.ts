@@ -1,5 +1,6 @@
 // The HTTP request and expectation checks of the http module (controller side, global fetch).
 // A secret in the URL, a header or the body is sent, never printed: messages use the shown text.
+import { sleep } from '../engine/duration.ts';
 import { Secret } from '../engine/secret.ts';
 
 export type HttpArgs = {
@@ -13,10 +14,12 @@ export type HttpArgs = {
   contains?: string;
   json_path?: Readonly<Record<string, unknown>>;
   timeout?: number | string;
+  retries?: number | string;
+  retry_delay?: number | string;
 };
 
 export type HttpResponse = { status: number; content: string; json?: unknown; elapsed: number; url: string; headers: Record<string, string> };
-export type HttpOutcome = { ok: true; response: HttpResponse } | { ok: false; error: string };
+export type HttpOutcome = ({ ok: true; response: HttpResponse } | { ok: false; error: string }) & { attempts?: number };
 
 const text = (v: string | number | boolean | Secret): string => (v instanceof Secret ? v.reveal() : String(v));
 const deepReveal = (v: unknown): unknown => v instanceof Secret ? v.reveal()
@@ -57,6 +60,16 @@ export async function request(a: HttpArgs, signal: AbortSignal): Promise<HttpOut
     const err = e as Error & { cause?: { code?: string; message?: string } };
     const why = limit.aborted ? `no answer within ${Number(a.timeout ?? 30)}s` : err.cause?.code ?? err.cause?.message ?? err.message;
     return { ok: false, error: `${method} ${String(a.url)}: ${why}` };
+  }
+}
+
+/** Up to 1 + `retries` requests, `retry_delay` seconds apart, while `again` says the answer is not final. */
+export async function requestRetrying(a: HttpArgs, signal: AbortSignal, again: (o: HttpOutcome) => boolean): Promise<HttpOutcome> {
+  const retries = Number(a.retries ?? 0);
+  for (let i = 0; ; i++) {
+    const o = await request(a, signal);
+    if (i >= retries || !again(o)) return { ...o, attempts: i + 1 };
+    await sleep(Number(a.retry_delay ?? 1) * 1000, signal);
   }
 }
 

@@ -1,12 +1,17 @@
 // http: an HTTP request from the controller with expectations (status, contains, json_path).
 // GET/HEAD are read-only probes (ok or fail); other methods are a `call` change run only by apply.
-import { request, unmet, type HttpArgs, type HttpResponse } from './http-request.ts';
+import { requestRetrying, unmet, type HttpArgs, type HttpOutcome, type HttpResponse } from './http-request.ts';
 import { change, defineTask, fail, ok, type Result } from './types.ts';
 
 export type { HttpArgs };
 
 const READ_ONLY = new Set(['GET', 'HEAD', 'OPTIONS']);
-const asResult = (r: HttpResponse): Result => ({ ...r });
+// a call (POST...) is sent again only when no answer came or the server said it did not take it
+const TRANSIENT = new Set([429, 502, 503, 504]);
+// `requests`, not `attempts`: the engine's task-level retries set `attempts` on the result
+const asResult = (r: HttpResponse, requests = 1): Result => ({ ...r, requests });
+const after = (o: HttpOutcome): string => ((o.attempts ?? 1) > 1 ? ` (after ${o.attempts} attempts)` : '');
+const count = (description: string, examples: number[]): Record<string, unknown> => ({ description, examples, anyOf: [{ type: 'integer', minimum: 0, maximum: 100 }, { type: 'string', pattern: '^\\d{1,3}$' }] });
 const secretOrString = (description: string, examples: string[]): Record<string, unknown> => ({ type: 'string', description, examples });
 
 export default defineTask<HttpArgs>({
@@ -27,6 +32,8 @@ export default defineTask<HttpArgs>({
       contains: { type: 'string', description: 'Text the response body must contain.', examples: ['Welcome'] },
       json_path: { type: 'object', description: 'Expected values by JSON path in the response body.', examples: [{ '$.status': 'ok', '$.checks[0].healthy': true }] },
       timeout: { description: 'Seconds to wait for the answer (default 30).', examples: [10], anyOf: [{ type: 'number', exclusiveMinimum: 0 }, { type: 'string', pattern: '^\\d+(\\.\\d+)?$' }] },
+      retries: count('Requests to try again (default 0): GET/HEAD/OPTIONS until every expectation holds; other methods only when no answer came or the status was 429/502/503/504.', [5]),
+      retry_delay: { description: 'Seconds between tries (default 1).', examples: [2], anyOf: [{ type: 'number', minimum: 0 }, { type: 'string', pattern: '^\\d+(\\.\\d+)?$' }] },
     },
     not: { anyOf: [{ required: ['body', 'json'] }, { required: ['body', 'form'] }, { required: ['form', 'json'] }] },
   },
@@ -36,18 +43,19 @@ export default defineTask<HttpArgs>({
       return change([{
         kind: 'call', why: `will ${method} ${String(args.url)}`,
         async run(io) {
-          const r = await request(args, io.signal);
-          if (!r.ok) throw new Error(r.error);
+          const r = await requestRetrying(args, io.signal, (o) => !o.ok || TRANSIENT.has(o.response.status));
+          if (!r.ok) throw new Error(r.error + after(r));
           const bad = unmet(args, r.response);
-          if (bad.length) throw new Error(bad.join('; '));
-          return asResult(r.response);
+          if (bad.length) throw new Error(bad.join('; ') + after(r));
+          return asResult(r.response, r.attempts);
         },
       }]);
     }
-    const r = await ctx.probe({ key: `http:${method} ${String(args.url)}`, local: (signal) => request(args, signal) });
-    if (!r.ok) return fail(r.error);
+    const again = (o: HttpOutcome): boolean => !o.ok || unmet(args, o.response).length > 0;
+    const r = await ctx.probe({ key: `http:${method} ${String(args.url)}`, local: (signal) => requestRetrying(args, signal, again) });
+    if (!r.ok) return fail(r.error + after(r));
     const bad = unmet(args, r.response);
-    if (bad.length) return fail(bad.join('; '), asResult(r.response));
-    return ok(`${method} ${String(args.url)}: ${r.response.status}`, { result: asResult(r.response) });
+    if (bad.length) return fail(bad.join('; ') + after(r), asResult(r.response, r.attempts));
+    return ok(`${method} ${String(args.url)}: ${r.response.status}${after(r)}`, { result: asResult(r.response, r.attempts) });
   },
 });

@@ -39,8 +39,10 @@ describeTask(http, {
     { args: { url: 'ftp://x' }, error: 'url: must match pattern "^https?://"' },
     { args: { url: U, method: 'FETCH' }, error: 'method: must be equal to one of the allowed values' },
     { args: { url: U, body: 'a', json: {} }, error: 'must NOT be valid' },
+    { args: { url: U, retries: -1 }, error: 'retries: must match a schema in anyOf' },
+    { args: { url: U, retry_delay: 'soon' }, error: 'retry_delay: must match a schema in anyOf' },
   ],
-  valid: [{ url: U, status: [200, 301], headers: { Authorization: 'Bearer x' }, timeout: 5 }, { url: U, method: 'PUT', form: { a: 'b', n: 1 } }],
+  valid: [{ url: U, status: [200, 301], headers: { Authorization: 'Bearer x' }, timeout: 5, retries: 3, retry_delay: 0.5 }, { url: U, retries: '2', retry_delay: '1' }, { url: U, method: 'PUT', form: { a: 'b', n: 1 } }],
 });
 
 describe('jsonPath', () => {
@@ -53,6 +55,7 @@ describe('jsonPath', () => {
 
 describe('http against a local server', async () => {
   const seen: { method: string; url: string; headers: IncomingMessage['headers']; body: string }[] = [];
+  const hits = new Map<string, number>();
   let base = '';
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let body = '';
@@ -60,6 +63,14 @@ describe('http against a local server', async () => {
     req.on('end', () => {
       seen.push({ method: req.method!, url: req.url!, headers: req.headers, body });
       if (req.url === '/slow') { setTimeout(() => res.end('late'), 3000); return; }
+      const flaky = /^\/flaky\/(\w+)\?fail=(\d+)&then=(\d+)$/.exec(req.url!);
+      if (flaky) {
+        const n = (hits.get(flaky[1]!) ?? 0) + 1;
+        hits.set(flaky[1]!, n);
+        res.statusCode = n <= Number(flaky[2]) ? 503 : Number(flaky[3]);
+        res.end(n <= Number(flaky[2]) ? 'busy' : 'ready');
+        return;
+      }
       if (req.url === '/health') { res.setHeader('content-type', 'application/json'); res.end('{"status":"ok","version":"1.2"}'); return; }
       if (req.url === '/items' && req.method === 'POST') { res.statusCode = 201; res.end(JSON.stringify({ got: body })); return; }
       res.statusCode = 404;
@@ -98,6 +109,26 @@ describe('http against a local server', async () => {
     const args = { url: `${base}/items`, method: 'POST', form: { a: 'x y', n: 2 } };
     await expect(h.apply(http, args)).rejects.toThrow(`POST ${base}/items: expected status 200, got 201`);
     expect(seen[seen.length - 1]!.body).toBe('a=x+y&n=2');
+  });
+  it('retries: a GET is tried again until its expectations hold, retry_delay apart', async () => {
+    const t0 = Date.now();
+    const r = await h.check(http, { url: `${base}/flaky/get?fail=2&then=200`, contains: 'ready', retries: 3, retry_delay: 0.1 });
+    expect(r).toMatchObject({ status: 'ok', why: `GET ${base}/flaky/get?fail=2&then=200: 200 (after 3 attempts)`, result: { requests: 3 } });
+    expect(hits.get('get')).toBe(3);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(200);
+    const gave = await h.check(http, { url: `${base}/flaky/never?fail=9&then=200`, retries: '1', retry_delay: 0 });
+    expect(gave).toMatchObject({ status: 'fail', why: `GET ${base}/flaky/never?fail=9&then=200: expected status 200, got 503 (after 2 attempts)` });
+    expect(hits.get('never')).toBe(2);
+    const closed = await freePort();
+    expect(await h.check(http, { url: `http://127.0.0.1:${closed}/`, retries: 2, retry_delay: 0 })).toMatchObject({ status: 'fail', why: /ECONNREFUSED \(after 3 attempts\)$/ });
+    expect(await h.check(http, { url: `${base}/flaky/once?fail=0&then=200` })).toMatchObject({ status: 'ok', result: { requests: 1 } });
+  });
+  it('retries: a POST is sent again only after a 503, never after an answer that does not match', async () => {
+    const r = await h.apply(http, { url: `${base}/flaky/post?fail=1&then=201`, method: 'POST', body: 'x', status: 201, retries: 2, retry_delay: 0 });
+    expect(r.outcomes[0]).toMatchObject({ ok: true, result: { status: 201, requests: 2 } });
+    expect(hits.get('post')).toBe(2);
+    await expect(h.apply(http, { url: `${base}/flaky/wrong?fail=0&then=201`, method: 'POST', retries: 3, retry_delay: 0 })).rejects.toThrow('expected status 200, got 201');
+    expect(hits.get('wrong')).toBe(1);
   });
   it('a secret URL never shows in the message', async () => {
     const r = await h.check(http, { url: new Secret(`${base}/missing?token=abc123`) as unknown as string });
