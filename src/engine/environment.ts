@@ -100,10 +100,11 @@ function matchTerm(env: Environment, term: string): HostSpec[] | undefined {
   return undefined;
 }
 
-/** Apply a pattern like `web:db,!web3` (union of terms, `!` excludes, `&` intersects). */
+/** Apply a pattern like `web:db,!web3` (union of terms, `!` excludes, `&` intersects; a leading `!`/`&` starts from all). */
 export function matchPattern(env: Environment, pattern: string, what: string): HostSpec[] {
   const terms = pattern.split(/[,:]/).map((t) => t.trim()).filter(Boolean);
-  let selected = new Set<string>();
+  // as in Ansible, a pattern that opens with `!x` or `&x` starts from all hosts (`--limit '!web3'`)
+  let selected = new Set<string>(/^[!&]/.test(terms[0] ?? '') ? env.hosts.map((h) => h.name) : []);
   const errors: string[] = [];
   for (const raw of terms) {
     const op = raw[0] === '!' || raw[0] === '&' ? raw[0] : '';
