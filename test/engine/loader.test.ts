@@ -42,6 +42,8 @@ const cases: { name: string; yaml: string; want: (string | RegExp)[] }[] = [
   { name: 'bad when expression', yaml: head + 'tasks:\n  - command: ls\n    when: x ==\n', want: [/^6:15: template: /] },
   { name: 'AWS access key refused', yaml: head + 'vars: { k: AKIAABCDEFGHIJKLMNOP }\ntasks: []\n', want: [/^4:12: contains an AWS access key id/] },
   { name: 'GitHub token refused', yaml: head + 'vars:\n  t: ghp_abcdefghijklmnopqrstuvwxyz0123456789\ntasks: []\n', want: [/^5:6: contains a GitHub token/] },
+  { name: 'GitHub OAuth token refused', yaml: head + 'tasks:\n  - command: echo gho_abcdefghijklmnopqrstuvwxyz0123456789\n', want: [/^5:19: contains a GitHub token/] },
+  { name: 'AWS temporary key id refused', yaml: head + 'vars: { k: "ASIAABCDEFGHIJKLMNOP" }\ntasks: []\n', want: [/^4:13: contains an AWS access key id/] },
   { name: 'New Relic key refused', yaml: head + 'vars: { k: NRAK-ABCDEFGHIJKLMNOPQRSTUVWXYZ1 }\ntasks: []\n', want: [/^4:12: contains a New Relic key/] },
   { name: 'private key refused', yaml: head + 'vars:\n  k: |\n    -----BEGIN OPENSSH PRIVATE KEY-----\n    abc\ntasks: []\n', want: [/^6:5: contains a private key/] },
   { name: 'health check of no kind', yaml: head + 'tasks: []\nhealth:\n  checks:\n    - name: c\n', want: [/^7:7: health check 'c' needs one of/] },

@@ -1,6 +1,7 @@
 // copy and template: table tests (sha256 + mode probe -> write with diff / chmod / chown) and real round
 // trips: mode, backup, a 10 MB file, dest folder, force: false, template rendering.
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -104,6 +105,19 @@ describe('copy and template on a real host', async () => {
     expect(r.after.status).toBe('ok');
     expect(sha256Hex(readFileSync(join(h.dir, 'big', 'big.bin')))).toBe(sha256Hex(data));
     expect(ms).toBeLessThan(10_000);
+  });
+  it('owner and group: set on a new file, fixed alone on an existing one, then ok (runs as root)', async () => {
+    const dest = join(h.dir, 'owned.env');
+    const nobody = { uid: Number(execFileSync('id', ['-u', 'nobody']).toString()), gid: Number(execFileSync('getent', ['group', 'nogroup']).toString().split(':')[2]) };
+    let r = await h.apply(copy, { dest, content: 'A=1\n', owner: 'nobody', group: 'nogroup', mode: '0640' });
+    expect(r.before).toMatchObject({ status: 'change', changes: [{ kind: 'write', owner: 'nobody', group: 'nogroup' }] });
+    expect(r.after.status).toBe('ok');
+    expect(statSync(dest)).toMatchObject(nobody);
+    chownSync(dest, 0, 0);
+    r = await h.apply(copy, { dest, content: 'A=1\n', owner: 'nobody', group: 'nogroup', mode: '0640' });
+    expect(r.before).toMatchObject({ status: 'change', changes: [{ kind: 'exec', why: 'owner root:root -> nobody:nogroup' }] });
+    expect(r.after.status).toBe('ok');
+    expect(statSync(dest)).toMatchObject(nobody);
   });
   it('force: false leaves existing content but fixes the mode', async () => {
     const dest = join(h.dir, 'keep');
