@@ -1,12 +1,9 @@
 // Output of the event stream: the live progress view on a TTY (and none elsewhere), the per-host summary
 // table, --json as JSON Lines only, -v with commands and their output, diffs in plan, and colours that
 // honour NO_COLOR, --no-color and non-TTY; then the real CLI, spawned, with the same flags.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunEvent, Stamped } from '../../src/engine/events.ts';
-import { spawnNode } from '../helpers/spawn-async.ts';
+import { cliProject, runbookCli } from '../helpers/cli-project.ts';
 import { createPrinter, painter, summaryTable, useColor, type OutputOpts } from '../../src/cli/output.ts';
 
 const ev = (e: RunEvent): Stamped => ({ run: 'r1', time: '2026-01-01T00:00:00.000Z', ...e }) as Stamped;
@@ -131,39 +128,30 @@ describe('--json', () => {
   });
 });
 
-const BIN = resolve(import.meta.dirname, '../../bin/runbook.js');
-
-const cli = async (dir: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> => {
-  const r = await spawnNode(BIN, args, { cwd: dir, env: { ...process.env, NO_COLOR: '', FORCE_COLOR: '', GITHUB_TOKEN: '', GH_TOKEN: '', NEW_RELIC_API_KEY: '', ...env } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-};
-
 describe('the CLI output flags', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'rb-out-'));
-  mkdirSync(join(dir, 'environments'));
-  mkdirSync(join(dir, 'out'));
-  writeFileSync(join(dir, 'environments', 'dev.yml'), `transport: local\nvars: { root: "${dir}/out" }\ngroups:\n  web:\n    hosts:\n      h1: {}\n      h2: {}\n`);
-  writeFileSync(join(dir, 'rb.yml'), 'name: t\nhosts: web\nenvironments: [dev]\ntasks:\n  - name: conf\n    copy: { content: "port=2\\n", dest: "{{ root }}/{{ inventory_hostname }}.conf" }\n' +
-    '  - name: say\n    shell: echo "hello from {{ inventory_hostname }}"\n');
+  const dir = cliProject({ dev: 'transport: local\nvars: { root: "@DIR@" }\ngroups:\n  web:\n    hosts:\n      h1: {}\n      h2: {}\n' }, {
+    'rb.yml': 'name: t\nhosts: web\nenvironments: [dev]\ntasks:\n  - name: conf\n    copy: { content: "port=2\\n", dest: "{{ root }}/{{ inventory_hostname }}.conf" }\n' +
+      '  - name: say\n    shell: echo "hello from {{ inventory_hostname }}"\n' });
+  const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runbookCli(dir, args, { NO_COLOR: '', ...env });
 
   it('plan prints each host\'s diff; -v apply shows the commands and their output; colour follows the flags', async () => {
-    const plan = await cli(dir, ['plan', 'rb.yml', '-e', 'dev'], {});
+    const plan = await cli(['plan', 'rb.yml', '-e', 'dev']);
     expect(plan.code).toBe(0);
     for (const h of ['h1', 'h2']) expect(plan.stdout).toMatch(new RegExp(`will change ${h} create \\S+/${h}\\.conf.*\\n(.*\\n){2}.*\\+\\+\\+ \\S+/${h}\\.conf\\n.*\\n {6}\\+port=2\\n`));
     expect(plan.stdout).not.toContain(ESC); // stdout is a pipe here
-    const loud = await cli(dir, ['apply', 'rb.yml', '-e', 'dev', '-v'], {});
+    const loud = await cli(['apply', 'rb.yml', '-e', 'dev', '-v']);
     expect(loud.code).toBe(0);
     expect(loud.stdout).toContain('$ ran: echo "hello from h1"');
     expect(loud.stdout).toContain('      hello from h2');
     expect(loud.stderr).toContain('h1| hello from h1'); // streamed live as it runs
-    const forced = await cli(dir, ['apply', 'rb.yml', '-e', 'dev'], { FORCE_COLOR: '1' });
+    const forced = await cli(['apply', 'rb.yml', '-e', 'dev'], { FORCE_COLOR: '1' });
     expect(forced.stdout).toContain(ESC);
-    expect((await cli(dir, ['apply', 'rb.yml', '-e', 'dev', '--no-color'], { FORCE_COLOR: '1' })).stdout).not.toContain(ESC);
-    expect((await cli(dir, ['apply', 'rb.yml', '-e', 'dev'], { FORCE_COLOR: '1', NO_COLOR: '1' })).stdout).not.toContain(ESC);
+    expect((await cli(['apply', 'rb.yml', '-e', 'dev', '--no-color'], { FORCE_COLOR: '1' })).stdout).not.toContain(ESC);
+    expect((await cli(['apply', 'rb.yml', '-e', 'dev'], { FORCE_COLOR: '1', NO_COLOR: '1' })).stdout).not.toContain(ESC);
   });
 
   it('--json keeps stdout to JSON Lines even with -v', async () => {
-    const r = await cli(dir, ['apply', 'rb.yml', '-e', 'dev', '--json', '-v'], { FORCE_COLOR: '1' });
+    const r = await cli(['apply', 'rb.yml', '-e', 'dev', '--json', '-v'], { FORCE_COLOR: '1' });
     expect(r.code).toBe(0);
     for (const l of r.stdout.trimEnd().split('\n')) expect(() => JSON.parse(l), l).not.toThrow();
     expect(r.stdout).not.toContain(ESC);

@@ -1,13 +1,13 @@
 // Environments and host selection: groups, host and group vars, `hosts:` patterns (all, groups, names,
 // globs, `:`/`,` unions, `!` exclusions, `&` intersections), --limit, and the input errors (exit 2)
 // for unknown environments, groups and hosts; then --limit through the spawned CLI.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
 import { loadEnvironment, selectHosts } from '../../src/engine/environment.ts';
-import { spawnNode } from '../helpers/spawn-async.ts';
+import { cliProject, runbookCli } from '../helpers/cli-project.ts';
 
 const ENV = `protected: true
 transport: ssh
@@ -93,18 +93,14 @@ describe('selectHosts', () => {
 
 describe('--limit through the CLI', () => {
   it('plans only the limited hosts; an unknown one exits 2', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'rb-limit-'));
-    mkdirSync(join(dir, 'environments'));
-    writeFileSync(join(dir, 'environments', 'dev.yml'), 'transport: local\ngroups:\n  web:\n    hosts:\n      h1: {}\n      h2: {}\n      h3: {}\n');
-    writeFileSync(join(dir, 'rb.yml'), 'name: t\nhosts: web\nenvironments: [dev]\ntasks:\n  - command: "true"\n');
-    const bin = resolve(import.meta.dirname, '../../bin/runbook.js');
-    const env = { ...process.env, NO_COLOR: '1', GITHUB_TOKEN: '', NEW_RELIC_API_KEY: '' };
-    const r = await spawnNode(bin, ['plan', 'rb.yml', '-e', 'dev', '--limit', 'h1:h3', '--json'], { cwd: dir, env });
-    expect(r.status).toBe(0);
+    const dir = cliProject({ dev: 'transport: local\ngroups:\n  web:\n    hosts:\n      h1: {}\n      h2: {}\n      h3: {}\n' },
+      { 'rb.yml': 'name: t\nhosts: web\nenvironments: [dev]\ntasks:\n  - command: "true"\n' });
+    const r = await runbookCli(dir, ['plan', 'rb.yml', '-e', 'dev', '--limit', 'h1:h3', '--json']);
+    expect(r.code).toBe(0);
     const start = JSON.parse(r.stdout.split('\n')[0]!) as { type: string; hosts: string[] };
     expect(start).toMatchObject({ type: 'run_start', hosts: ['h1', 'h3'] });
-    const bad = await spawnNode(bin, ['plan', 'rb.yml', '-e', 'dev', '--limit', 'h9'], { cwd: dir, env });
-    expect(bad.status).toBe(2);
+    const bad = await runbookCli(dir, ['plan', 'rb.yml', '-e', 'dev', '--limit', 'h9']);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--limit: no group or host named 'h9' in environment dev");
   });
 });

@@ -1,11 +1,12 @@
 // The journal: .runbook/runs/<run-id>.jsonl gets one complete, stamped JSON line per event as it happens
 // (not at the end), owner-only, and holds exactly the events `--json` prints; checked on a real run.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Journal, newRunId, readJournal, runsDir } from '../../src/engine/journal.ts';
+import { BIN, cleanEnv, cliProject } from '../helpers/cli-project.ts';
 
 describe('Journal', () => {
   it('appends one stamped line per event at once, owner-only, and reads back', () => {
@@ -30,12 +31,9 @@ describe('Journal', () => {
 
 describe('the journal of a real apply', () => {
   it('is written event by event while the run goes on, and equals the --json stream', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'rb-journal-cli-'));
-    mkdirSync(join(dir, 'environments'));
-    writeFileSync(join(dir, 'environments', 'dev.yml'), 'transport: local\ngroups:\n  web:\n    hosts:\n      h1: {}\n');
-    writeFileSync(join(dir, 'rb.yml'), 'name: t\nhosts: web\nenvironments: [dev]\ntasks:\n  - name: slow\n    shell: sleep 1.5\n  - name: quick\n    command: "true"\n');
-    const bin = resolve(import.meta.dirname, '../../bin/runbook.js');
-    const child = spawn(process.execPath, [bin, 'apply', 'rb.yml', '-e', 'dev', '--json'], { cwd: dir, env: { ...process.env, NO_COLOR: '1', GITHUB_TOKEN: '', NEW_RELIC_API_KEY: '' } });
+    const dir = cliProject({ dev: 'transport: local\ngroups:\n  web:\n    hosts:\n      h1: {}\n' },
+      { 'rb.yml': 'name: t\nhosts: web\nenvironments: [dev]\ntasks:\n  - name: slow\n    shell: sleep 1.5\n  - name: quick\n    command: "true"\n' });
+    const child = spawn(process.execPath, [BIN, 'apply', 'rb.yml', '-e', 'dev', '--json'], { cwd: dir, env: cleanEnv() });
     let stdout = '';
     child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
     const exited = new Promise<number | null>((r) => child.on('close', r));
