@@ -3,7 +3,10 @@
 import { TransportError } from '../errors.ts';
 import { modules } from '../tasks/index.ts';
 import type { Check, Result, TaskModule } from '../tasks/types.ts';
+import { createLocalTransport } from '../transports/local.ts';
+import type { Host } from '../transports/types.ts';
 import { applyChange } from './apply-change.ts';
+import { Batcher } from './batcher.ts';
 import { makeCheckCtx } from './check-ctx.ts';
 import { parseDuration, sleep } from './duration.ts';
 import type { TaskStatus } from './events.ts';
@@ -49,14 +52,22 @@ function becomeOf(t: TaskSpec, scope: Scope): boolean | undefined {
   return typeof t.become === 'string' ? truthy(renderString(t.become, scope)) : t.become;
 }
 
-async function checkOnce(o: RunOpts, h: HostState, t: TaskSpec, scope: Scope, m: TaskModule<unknown>, signal: AbortSignal): Promise<{ check: Check; args: unknown }> {
+type Target = { readonly batcher: Batcher; readonly host: Host };
+
+/** Where a task's probes and changes go: the host, or with `delegate_to: localhost` this machine (for that host). */
+function targetOf(o: RunOpts, h: HostState, t: TaskSpec): Target {
+  if (t.delegateTo !== 'localhost') return { batcher: o.batcher, host: h.host };
+  return { batcher: new Batcher(createLocalTransport()), host: { name: h.host.name, address: '127.0.0.1', vars: h.host.vars } };
+}
+
+async function checkOnce(o: RunOpts, h: HostState, t: TaskSpec, scope: Scope, m: TaskModule<unknown>, signal: AbortSignal, at: Target): Promise<{ check: Check; args: unknown }> {
   let args = renderArgs(m, t.args, scope, o.runbook.dir);
   // a plan never sits out a wait: a port that the apply would open is not open yet
   if (o.mode === 'plan' && m.name === 'wait_for') args = { ...(args as object), timeout: Math.min(Number((args as { timeout?: number }).timeout ?? 300), 1) };
   const bad = renderedArgErrors(m, args);
   if (bad) return { check: { status: 'fail', why: `invalid arguments after templating: ${bad}` }, args };
   const ctx = makeCheckCtx({
-    batcher: o.batcher, host: h.host, info: { name: h.host.name, facts: h.facts ?? unknownFacts }, signal,
+    batcher: at.batcher, host: at.host, info: { name: h.host.name, facts: h.facts ?? unknownFacts }, signal,
     dir: o.runbook.dir, become: becomeOf(t, scope), becomeUser: t.becomeUser, timeoutMs: t.timeout ? parseDuration(t.timeout) : undefined,
     render: (text) => { const r = renderString(text, scope); return r instanceof Secret ? r : toText(r); }, reads: o.reads,
   });
@@ -79,7 +90,8 @@ function liveOutput(o: RunOpts, h: HostState, t: TaskSpec): RunOpts['onOutput'] 
 /** One attempt: check, then (apply mode) run each change. */
 async function attempt(o: RunOpts, h: HostState, t: TaskSpec, scope: Scope, signal: AbortSignal): Promise<Outcome> {
   const m = modules[t.module as keyof typeof modules] as TaskModule<unknown>;
-  const { check } = await checkOnce(o, h, t, scope, m, signal);
+  const at = targetOf(o, h, t);
+  const { check } = await checkOnce(o, h, t, scope, m, signal, at);
   const base = { ...(check.result ?? {}) };
   if (check.status === 'ok') return { status: 'ok', msg: check.why, result: { ...base, changed: false, failed: false, msg: check.why }, facts: check.facts };
   if (check.status === 'fail') {
@@ -95,7 +107,7 @@ async function attempt(o: RunOpts, h: HostState, t: TaskSpec, scope: Scope, sign
   const timeoutMs = t.timeout ? parseDuration(t.timeout) : undefined;
   let result: Record<string, unknown> = { ...base, changed: true, failed: false };
   for (const c of check.changes) {
-    const r = await applyChange(o.batcher, h.host, c, { signal: o.kill, become: becomeOf(t, scope), becomeUser: t.becomeUser, timeoutMs, onOutput: liveOutput(o, h, t) });
+    const r = await applyChange(at.batcher, at.host, c, { signal: o.kill, become: becomeOf(t, scope), becomeUser: t.becomeUser, timeoutMs, onOutput: liveOutput(o, h, t) });
     if (r.exec) {
       result = { ...result, rc: r.exec.code, stdout: r.exec.stdout.replace(/\n$/, ''), stderr: r.exec.stderr.replace(/\n$/, ''),
         stdout_lines: r.exec.stdout.split('\n').filter((l, i, a) => i < a.length - 1 || l !== ''), truncated: r.exec.truncated ?? false };

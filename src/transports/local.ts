@@ -37,7 +37,9 @@ async function run(host: Host, cmd: Cmd, opts: ExecOpts): Promise<HostOutcome<Ex
   }
   const out = await p;
   const ms = Math.round(performance.now() - started);
-  if (out.signal && opts.timeoutMs && ms >= opts.timeoutMs - 5) {
+  // zx kills on timeout; the shell may die of the signal or exit 128+n after its child did (143 for SIGTERM)
+  const killed = out.signal !== null || (out.exitCode ?? 0) > 128;
+  if (killed && opts.timeoutMs && ms >= opts.timeoutMs - 5) {
     return { ok: false, error: new TransportError('timeout', host.name, `command did not finish within ${opts.timeoutMs} ms`) };
   }
   return { ok: true, value: { code: out.exitCode ?? 128, stdout: out.stdout, stderr: out.stderr, ms } };

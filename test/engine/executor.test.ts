@@ -6,6 +6,7 @@ import { join, relative } from 'node:path';
 import { snapshot } from '../helpers/snapshot.ts';
 import { describe, expect, it } from 'vitest';
 import { batchesOf } from '../../src/engine/executor.ts';
+import { countingTransport, type CountingTransport } from '../fakes/counting-transport.ts';
 import { runYaml } from '../helpers/run-yaml.ts';
 
 const head = (extra = ''): string => `name: t\nhosts: web\nenvironments: [test]\n${extra}`;
@@ -227,5 +228,16 @@ describe('executor: batches, handlers per batch, forks, timeout, retries', () =>
     expect(statuses(r, 'both')).toEqual(['h1:skipped', 'h2:changed']);
     expect(['a', 'b'].every((f) => existsSync(join(r.dir, 'h1', f)))).toBe(true);
   });
-});
 
+  it('delegate_to: localhost runs the task on this machine, not through the hosts\' transport', async () => {
+    let t: CountingTransport | undefined;
+    const yaml = head() + 'tasks:\n  - name: here\n    shell: echo {{ inventory_hostname }} > {{ root }}/delegated\n    delegate_to: localhost\n    register: d\n' +
+      '  - name: there\n    shell: echo remote-marker\n';
+    const r = await runYaml(yaml, { hosts: 2, wrap: (inner) => (t = countingTransport(inner)) });
+    expect(r.exitCode).toBe(0);
+    expect(statuses(r, 'here')).toEqual(['h1:changed', 'h2:changed']);
+    expect(readFileSync(join(r.dir, 'h2', 'delegated'), 'utf8')).toBe('h2\n');
+    expect(t!.calls.filter((c) => c.script.includes('/delegated'))).toEqual([]);
+    expect(t!.calls.filter((c) => c.script.includes('remote-marker')).map((c) => c.hosts)).toEqual([['h1', 'h2']]);
+  });
+});
