@@ -7,6 +7,7 @@ import { InputError, type Diagnostic, type SourceLoc } from '../errors.ts';
 import { modules } from '../tasks/index.ts';
 import type { TaskModule } from '../tasks/types.ts';
 import type { HealthCheckSpec, HealthSpec, Runbook, TaskSpec } from './model.ts';
+import { blockKeywordDiagnostics, withBlockKeywords } from './block.ts';
 import { schemaDiagnostics, validatorFor } from './schema.ts';
 import { scanSecrets } from './secret-scan.ts';
 import { semanticDiagnostics } from './semantic.ts';
@@ -136,12 +137,13 @@ function buildTask(src: YamlSource, t: Raw, pointer: string, diags: Diagnostic[]
   const module = present[0] ?? 'debug';
   if (module !== 'block') diags.push(...argDiagnostics(src, modules[module as keyof typeof modules], t[module], joinPointer(pointer, module)));
   else if (t.rescue === undefined && t.always === undefined && !Array.isArray(t.block)) diags.push({ loc: at, message: 'block must be a list of tasks' });
+  if (module === 'block') diags.push(...blockKeywordDiagnostics(src, t, pointer));
   for (const k of ['when', 'until', 'changed_when', 'failed_when'] as const) diags.push(...templateSyntax(src, t[k], joinPointer(pointer, k), true));
   diags.push(...templateSyntax(src, t[module], joinPointer(pointer, module), false));
   const sub = (key: string): TaskSpec[] | undefined => Array.isArray(t[key])
     ? (t[key] as unknown[]).filter((c): c is Raw => !!c && typeof c === 'object' && !Array.isArray(c)).map((c, i) => buildTask(src, c, joinPointer(pointer, key, i), diags))
     : undefined;
-  return {
+  const spec: TaskSpec = {
     at, pointer, module, args: t[module],
     name: t.name !== undefined ? String(t.name) : defaultName(module, t[module]),
     when: t.when as string | string[] | undefined, loop: t.loop,
@@ -156,6 +158,7 @@ function buildTask(src: YamlSource, t: Raw, pointer: string, diags: Diagnostic[]
     vars: (t.vars as Raw | undefined) ?? {}, noLog: t.no_log as boolean | undefined,
     block: sub('block'), rescue: sub('rescue'), always: sub('always'),
   };
+  return module === 'block' ? withBlockKeywords(spec) : spec;
 }
 
 function defaultName(module: string, args: unknown): string {

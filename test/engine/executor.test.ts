@@ -240,4 +240,17 @@ describe('executor: batches, handlers per batch, forks, timeout, retries', () =>
     expect(t!.calls.filter((c) => c.script.includes('/delegated'))).toEqual([]);
     expect(t!.calls.filter((c) => c.script.includes('remote-marker')).map((c) => c.hosts)).toEqual([['h1', 'h2']]);
   });
+
+  it('a block\'s vars, ignore_errors and notify reach the tasks inside it', async () => {
+    const yaml = head() + 'tasks:\n  - block:\n      - name: show\n        debug: { msg: "{{ x }}" }\n      - name: bad\n        command: "false"\n' +
+      '      - name: write\n        shell: echo {{ x }} > {{ root }}/x\n    vars: { x: from-block }\n    ignore_errors: true\n    notify: done\n' +
+      'handlers:\n  - name: done\n    shell: touch {{ root }}/handled\n';
+    const r = await runYaml(yaml);
+    expect(r.results('show')[0]).toMatchObject({ status: 'ok', msg: 'from-block' });
+    expect(r.results('bad')[0]).toMatchObject({ status: 'failed', ignored: true });
+    expect(readFileSync(join(r.dir, 'h1', 'x'), 'utf8')).toBe('from-block\n');
+    expect(existsSync(join(r.dir, 'h1', 'handled'))).toBe(true);
+    expect(r.exitCode).toBe(0);
+  });
 });
+

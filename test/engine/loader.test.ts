@@ -48,6 +48,8 @@ const cases: { name: string; yaml: string; want: (string | RegExp)[] }[] = [
   { name: 'private key refused', yaml: head + 'vars:\n  k: |\n    -----BEGIN OPENSSH PRIVATE KEY-----\n    abc\ntasks: []\n', want: [/^6:5: contains a private key/] },
   { name: 'health check of no kind', yaml: head + 'tasks: []\nhealth:\n  checks:\n    - name: c\n', want: [/^7:7: health check 'c' needs one of/] },
   { name: 'unknown module argument', yaml: head + 'tasks:\n  - copy: { dest: /a, content: x, mdoe: "0644" }\n', want: [/^5:35: copy: unknown key 'mdoe'; did you mean 'mode'\?/] },
+  { name: 'loop on a block', yaml: head + 'tasks:\n  - block:\n      - debug: { msg: x }\n    loop: [1, 2]\n    register: r\n',
+    want: ["7:5: 'loop' is not valid on a block", "8:5: 'register' is not valid on a block"] },
   { name: 'binary garbage', yaml: 'name: t\u0000\u0001\n', want: [/^1:8: binary content/] },
 ];
 
@@ -69,6 +71,19 @@ describe('loader diagnostics', () => {
 
   it('a register guarded by `is defined` or `default` may be read before it is set', async () => {
     expect(await problems(head + 'tasks:\n  - debug: { msg: "{{ out | default(\'none\') }}" }\n    when: out is not defined\n  - command: ls\n    register: out\n')).toEqual([]);
+  });
+
+  it('gives the tasks of a block the block\'s keywords; a task\'s own value wins; nested blocks pass them on', async () => {
+    const file = join(dir, 'block.yml');
+    writeFileSync(file, head + 'tasks:\n  - block:\n      - name: a\n        command: ls\n      - name: b\n        command: ls\n        become: false\n        vars: { x: own }\n' +
+      '      - block:\n          - name: c\n            command: ls\n        timeout: 5s\n    rescue:\n      - name: r\n        command: ls\n' +
+      '    become: true\n    ignore_errors: true\n    no_log: true\n    vars: { x: block, y: 1 }\n    notify: restart\nhandlers:\n  - name: restart\n    command: ls\n');
+    const rb = await loadRunbook(file);
+    const [a, b, inner] = rb.tasks[0]!.block!;
+    expect(a).toMatchObject({ become: true, ignoreErrors: true, noLog: true, vars: { x: 'block', y: 1 }, notify: ['restart'] });
+    expect(b).toMatchObject({ become: false, vars: { x: 'own', y: 1 } });
+    expect(inner!.block![0]).toMatchObject({ name: 'c', become: true, timeout: '5s', vars: { x: 'block', y: 1 }, notify: ['restart'] });
+    expect(rb.tasks[0]!.rescue![0]).toMatchObject({ name: 'r', become: true, ignoreErrors: true });
   });
 
   it('loads a good runbook with locations on every task', async () => {
