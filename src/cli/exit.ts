@@ -1,6 +1,6 @@
 // The only place that maps errors to exit codes and text: `file:line:col: message`, the source
 // line and a caret for input errors; a stack and where to report it only for real bugs.
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { ExitCode, formatDiagnostic, InputError, InternalError, RunbookError } from '../errors.ts';
 import { maskSecrets } from '../engine/secret-scan.ts';
 import { excerpt } from '../engine/yaml-source.ts';
@@ -8,19 +8,35 @@ import type { Out } from './output.ts';
 
 const ISSUES = 'https://github.com/runbook/runbook/issues';
 
-function sourceOf(file: string, cache: Map<string, string | undefined>): string | undefined {
+/** Enough of a file to show the lines the loader accepted: /dev/zero or a 1 GB file is not read whole. */
+const MAX_EXCERPT_BYTES = 2 * 1024 * 1024;
+
+function readHead(file: string): string {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(MAX_EXCERPT_BYTES);
+    let n = 0;
+    for (let got = -1; got !== 0 && n < buf.length;) n += (got = readSync(fd, buf, n, buf.length - n, null));
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A file's lines, read and split once however many diagnostics point into it (40k problems in one file stay fast). */
+function linesOf(file: string, cache: Map<string, string[] | undefined>): string[] | undefined {
   if (!cache.has(file)) {
-    try { cache.set(file, readFileSync(file, 'utf8')); } catch { cache.set(file, undefined); }
+    try { cache.set(file, readHead(file).split('\n')); } catch { cache.set(file, undefined); }
   }
   return cache.get(file);
 }
 
 export function describeError(e: unknown): { code: number; text: string; json: Record<string, unknown> } {
   if (e instanceof InputError && e.diagnostics.length) {
-    const cache = new Map<string, string | undefined>();
+    const cache = new Map<string, string[] | undefined>();
     const parts = e.diagnostics.map((d) => {
-      const src = sourceOf(d.loc.file, cache);
-      const ex = src ? excerpt(src.split('\n').map(maskSecrets).join('\n'), d.loc) : '';
+      const lines = linesOf(d.loc.file, cache);
+      const ex = lines ? excerpt(lines, d.loc, maskSecrets) : '';
       return `${formatDiagnostic(d)}${ex ? '\n' + ex : ''}`;
     });
     const n = e.diagnostics.length;

@@ -11,6 +11,7 @@ import { resolveSecrets } from '../engine/secrets.ts';
 import type { Secret } from '../engine/secret.ts';
 import { environmentDiagnostics, rollbackPolicy } from '../engine/semantic.ts';
 import { scanSecrets } from '../engine/secret-scan.ts';
+import { undefinedVarDiagnostics } from '../engine/undefined-vars.ts';
 import type { Host } from '../transports/types.ts';
 
 export type CommonOpts = {
@@ -73,6 +74,8 @@ export async function prepare(runbookPath: string, o: CommonOpts): Promise<Prepa
   const { env, offline } = await discover(loaded, runbook.hosts);
   const hosts = selectHosts(env, runbook.hosts, o.limit).map(toHost);
   const extraVars = parseExtraVars(o.extraVars);
+  const undefinedVars = undefinedVarDiagnostics(runbook, env, extraVars);
+  if (undefinedVars.length) throw new InputError(undefinedVars);
   const secrets = resolveSecrets(runbook, env.vars);
   const warnings: string[] = [];
   const policy = rollbackPolicy(runbook, env, relative(process.cwd(), runbook.file));

@@ -124,16 +124,23 @@ export function renderShell(text: string, scope: Scope): Script {
 }
 
 /** Top-level names read (`a.b` reads `a`), split into those read plainly and those only tested for being defined. */
-function names(text: string): { read: Set<string>; guarded: Set<string> } {
+function names(text: string): { read: Set<string>; guarded: Set<string>; firstRead: Map<string, number> } {
   const read = new Set<string>();
   const guarded = new Set<string>();
+  const firstRead = new Map<string, number>();
   const walk = (n: Node, guard: boolean): void => {
     if (n.k === 'name') (guard ? guarded : read).add(n.name);
+    if (n.k === 'name' && !guard && !firstRead.has(n.name)) firstRead.set(n.name, n.at);
     const guards = (n.k === 'test' && (n.name === 'defined' || n.name === 'undefined')) || (n.k === 'filter' && (n.name === 'default' || n.name === 'd'));
     children(n).forEach((c, i) => walk(c, (guard && (n.k === 'attr' || (n.k === 'index' && i === 0))) || (guards && i === 0)));
   };
   for (const s of segments(text)) if ('node' in s) walk(s.node, false);
-  return { read, guarded };
+  return { read, guarded, firstRead };
+}
+
+/** Names read without a guard, each with the offset of its first such read in `text`. */
+export function unguardedReads(text: string): { name: string; at: number }[] {
+  return [...names(text).firstRead].map(([name, at]) => ({ name, at }));
 }
 
 /** Every top-level variable name a template reads, including names only tested with `is defined`. */

@@ -199,9 +199,10 @@ function aliasDiagnostic(doc: Document.Parsed): { offset: number; message: strin
   return problem;
 }
 
-/** The source line for a location and a caret under its column (for the CLI). */
-export function excerpt(text: string, loc: SourceLoc): string {
-  const line = text.split('\n')[loc.line - 1];
+/** The source line for a location and a caret under its column (for the CLI); `lines` split once per file. */
+export function excerpt(lines: readonly string[], loc: SourceLoc, mask: (line: string) => string = (l) => l): string {
+  const raw = lines[loc.line - 1];
+  const line = raw === undefined ? undefined : mask(raw);
   if (line === undefined) return '';
   const shown = line.length > 200 ? line.slice(0, 200) + '…' : line;
   return `  ${shown}\n  ${' '.repeat(Math.min(loc.col - 1, 200))}^`;
