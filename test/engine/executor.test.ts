@@ -252,5 +252,15 @@ describe('executor: batches, handlers per batch, forks, timeout, retries', () =>
     expect(existsSync(join(r.dir, 'h1', 'handled'))).toBe(true);
     expect(r.exitCode).toBe(0);
   });
+
+  it('variable precedence: runbook < environment < host < set_fact/register < task vars < loop item < --extra-vars', async () => {
+    const all = (v: string) => Object.fromEntries(['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((k) => [k, v]));
+    const yaml = head(`vars: ${JSON.stringify(all('runbook'))}\n`) + 'tasks:\n  - name: fact\n    set_fact: { d: fact, e: fact, f: fact, g: fact }\n' +
+      '  - name: show\n    debug: { msg: "{{ a }} {{ b }} {{ c }} {{ d }} {{ e }} {{ f }} {{ g }}" }\n    vars: { e: task, f: task, g: task }\n    loop: [item]\n    loop_control: { loop_var: f }\n';
+    const r = await runYaml(yaml, { envVars: { b: 'env', c: 'env', d: 'env', e: 'env', f: 'env', g: 'env' },
+      hostVars: { c: 'host', d: 'host', e: 'host', f: 'host', g: 'host' }, extraVars: { g: 'extra' } });
+    expect(r.exitCode).toBe(0);
+    expect(r.results('show')[0]!.msg).toBe('runbook env host fact task item extra');
+  });
 });
 

@@ -14,19 +14,21 @@ import type { Host, Transport } from '../../src/transports/types.ts';
 export type RunYamlOpts = { hosts?: number; mode?: 'plan' | 'apply'; tags?: string[]; skipTags?: string[]; extraVars?: Record<string, unknown>;
   dir?: string; hooks?: RunHooks; files?: Record<string, string>; forks?: number; stop?: AbortSignal;
   /** Wraps the local transport (e.g. test/fakes/counting-transport.ts); default: the local transport itself. */
-  wrap?: (t: Transport) => Transport };
+  wrap?: (t: Transport) => Transport;
+  /** The environment's vars and vars every host gets (besides its own `root`). */
+  envVars?: Record<string, unknown>; hostVars?: Record<string, unknown> };
 
 export type RunYamlResult = RunResult & { events: RunEvent[]; dir: string; results(task: string): Extract<RunEvent, { type: 'task_result' }>[] };
 
-export function testEnv(dir: string, n: number): { env: Environment; hosts: Host[] } {
+export function testEnv(dir: string, n: number, vars: { env?: Record<string, unknown>; host?: Record<string, unknown> } = {}): { env: Environment; hosts: Host[] } {
   const hosts: Host[] = Array.from({ length: n }, (_, i) => {
     const root = join(dir, `h${i + 1}`);
     mkdirSync(root, { recursive: true });
-    return { name: `h${i + 1}`, address: '127.0.0.1', vars: { root } };
+    return { name: `h${i + 1}`, address: '127.0.0.1', vars: { ...vars.host, root } };
   });
   const at = { file: 'env.yml', line: 1, col: 1 };
   const env: Environment = {
-    name: 'test', file: join(dir, 'env.yml'), source: '', protected: false, transport: 'local', vars: {},
+    name: 'test', file: join(dir, 'env.yml'), source: '', protected: false, transport: 'local', vars: vars.env ?? {},
     hosts: hosts.map((h) => ({ ...h, groups: ['web'], at })), groups: { web: hosts.map((h) => h.name) },
     ssh: { hostKeyPolicy: 'strict' }, ssm: {}, gate: { approvals: 1, require: 'merged', breakGlass: false },
     newrelic: { required: false }, requireRollback: false, lock: { backend: 'file' }, at,
@@ -43,7 +45,7 @@ export async function runYaml(yaml: string, o: RunYamlOpts = {}): Promise<RunYam
   const file = join(dir, 'runbook.yml');
   writeFileSync(file, yaml);
   const runbook = await loadRunbook(file);
-  const { env, hosts } = testEnv(dir, o.hosts ?? 1);
+  const { env, hosts } = testEnv(dir, o.hosts ?? 1, { env: o.envVars, host: o.hostVars });
   const local = createLocalTransport({ forks: o.forks ?? 50 });
   const transport = o.wrap ? o.wrap(local) : local;
   const events: RunEvent[] = [];
