@@ -98,9 +98,11 @@ export async function applyCommand(runbookPath: string, o: ApplyOpts, io: Io): P
       health: (phase) => observe.health(p, ro, phase),
     });
     const journalError = s.journal?.error;
-    const exitCode = journalError ? Math.max(r.exitCode, 1) : p.discoveredOffline.length && r.exitCode === 0 ? 1 : r.exitCode;
-    await observe.outcome(s.sink, r.outcome === 'planned' ? 'success' : r.outcome, r.message);
-    end(exitCode, journalError ? `${r.message}; ${journalError.message}` : r.message, r.summary);
+    const stoppedByJournal = journalError !== undefined && s.stop.signal.reason === journalError && r.outcome === 'interrupted';
+    const exitCode = stoppedByJournal ? 1 : journalError ? Math.max(r.exitCode, 1) : p.discoveredOffline.length && r.exitCode === 0 ? 1 : r.exitCode;
+    const message = stoppedByJournal ? `stopped before the next task: ${journalError.message}` : journalError ? `${r.message}; ${journalError.message}` : r.message;
+    await observe.outcome(s.sink, r.outcome === 'planned' ? 'success' : stoppedByJournal ? 'failed' : r.outcome, message);
+    end(exitCode, message, r.summary);
     if (journalError) io.err.write(`error: ${journalError.message}\n`);
     return exitCode;
   } catch (e) {

@@ -33,10 +33,11 @@ export function createSession(io: Io, o: CommonOpts, command: 'plan' | 'apply', 
   const printer = createPrinter({ json: o.json === true, color: useColor(o.color, io.out, io.env), verbose: o.verbose === true, command, out: io.out, err: io.err });
   const print = listen ? (e: Stamped): void => { printer(e); listen(e); } : printer;
   const stamp = (e: RunEvent): Stamped => ({ run: runId, time: new Date().toISOString(), ...e }) as Stamped;
-  const journal = journalBase !== undefined ? new Journal(journalBase, runId, print) : undefined;
-  const sink: EventSink = journal ?? { emit: (e) => print(stamp(e)) };
   const stop = new AbortController();
   const kill = new AbortController();
+  // a journal that cannot be written stops the run like a first Ctrl-C: no change it cannot record
+  const journal = journalBase !== undefined ? new Journal(journalBase, runId, print, (e) => stop.abort(e)) : undefined;
+  const sink: EventSink = journal ?? { emit: (e) => print(stamp(e)) };
   const session: Session = { sink, journal, stop, kill, started: Date.now(), dispose: () => {} };
   let count = 0;
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -23,7 +23,8 @@ export class Journal implements EventSink {
   private fd: number | undefined;
   private broken: JournalError | undefined;
   readonly path: string;
-  constructor(base: string, readonly runId: string, private readonly onStamped?: (e: Stamped) => void) {
+  /** `onBroken` hears the first write error once: the run must start nothing the journal cannot record. */
+  constructor(base: string, readonly runId: string, private readonly onStamped?: (e: Stamped) => void, private readonly onBroken?: (e: JournalError) => void) {
     const dir = runsDir(base);
     this.path = join(dir, `${runId}.jsonl`);
     try {
@@ -52,6 +53,7 @@ export class Journal implements EventSink {
     } catch (e) {
       try { ftruncateSync(this.fd, size); } catch { /* keep the first error */ }
       this.broken = new JournalError(`cannot write the journal ${this.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+      this.onBroken?.(this.broken);
     }
   }
 

@@ -5,8 +5,13 @@ import { spawn } from 'node:child_process';
 export type Spawned = { status: number | null; stdout: string; stderr: string };
 
 export function spawnNode(script: string, args: string[], o: { cwd: string; env: NodeJS.ProcessEnv }): Promise<Spawned> {
+  return spawnProgram(process.execPath, [script, ...args], o);
+}
+
+/** Any program (e.g. `/bin/sh -c 'ulimit ...; exec node ...'`), collected the same way. */
+export function spawnProgram(program: string, args: string[], o: { cwd: string; env: NodeJS.ProcessEnv }): Promise<Spawned> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [script, ...args], { cwd: o.cwd, env: o.env });
+    const child = spawn(program, args, { cwd: o.cwd, env: o.env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += String(d); });
