@@ -38,75 +38,63 @@ export function progressLine(p: Progress, paint: Paint): string {
   return paint('gray', `  … ${p.task}: ${p.done}/${p.total} hosts done${so ? ` (${so})` : ''}`);
 }
 
+type Result = Extract<Stamped, { type: 'task_result' }>;
+
+/** The lines of one host's result: status, then (by mode and -v) its diff, its commands and their output. */
+function resultLines(e: Result, o: OutputOpts, paint: Paint, module: string): string[] {
+  const label = paint(STATUS_COLOR[e.status], LABEL[e.status].padEnd(11));
+  const msg = e.msg && (e.status !== 'ok' || o.verbose || module === 'debug') ? paint('gray', ` ${e.msg.split('\n')[0]!.slice(0, 200)}`) : '';
+  const out = [`  ${label} ${e.host}${e.ms >= 1000 ? paint('gray', ` (${secs(e.ms)})`) : ''}${msg}${e.ignored ? paint('gray', ' (ignored)') : ''}`];
+  if (e.diff && (o.command === 'plan' || o.verbose)) out.push(indent(colorDiff(e.diff, paint)));
+  if (o.verbose && e.changes?.length) out.push(indent(e.changes.map((c) => `$ ${c}`).join('\n')));
+  const text = e.output && (o.verbose || e.status === 'failed') ? [e.output.stdout, e.output.stderr].filter(Boolean).join('\n').trim() : '';
+  if (text) out.push(indent(paint('gray', text.split('\n').slice(-20).join('\n'))));
+  return out;
+}
+
+/** The line of every event other than tasks and results (undefined: nothing to show). */
+function eventLine(e: Stamped, o: OutputOpts, paint: Paint): string | undefined {
+  switch (e.type) {
+    case 'run_start': return paint('bold', `${o.command.toUpperCase()} ${e.runbook} on ${e.env}`) + paint('gray', ` · ${e.hosts.length} host(s) · run ${e.run}`);
+    case 'batch_start': return e.of > 1 ? paint('bold', `\nBATCH ${e.batch}/${e.of}`) + ` [${e.hosts.join(', ')}]` : undefined;
+    case 'facts': return e.error ? `  ${paint('red', 'unreachable'.padEnd(11))} ${e.host} ${paint('gray', e.error)}` : undefined;
+    case 'gate': return e.passed ? paint('green', 'review gate passed') : paint('red', `review gate refused: ${(e.reasons ?? []).join('; ')}`);
+    case 'pins': return e.ok ? paint('gray', `pins re-checked: HEAD ${e.commit.slice(0, 7)} and ${Object.keys(e.blobs).length} file(s) are what the gate approved`)
+      : paint('red', `pins changed after the gate passed: ${(e.reasons ?? []).join('; ')}`);
+    case 'marker': return paint('gray', e.skipped ? `New Relic marker skipped: ${e.skipped}` : `New Relic ${e.kind} marker ${e.id ?? ''}${e.outcome ? ` (${e.outcome})` : ''}`);
+    case 'health_measurement':
+      return `  ${e.ok ? paint('green', 'healthy'.padEnd(11)) : paint('red', 'unhealthy'.padEnd(11))} ${e.check} ${paint('gray', `measurement ${e.measurement}/${e.of}${e.value !== undefined ? ` value ${JSON.stringify(e.value)}` : ''}${e.error ? ` ${e.error}` : ''}`)}`;
+    case 'health_result':
+      return paint('bold', `\nHEALTH${e.phase === 'after_rollback' ? ' after rollback' : ''}: `) + (e.healthy ? paint('green', 'healthy') : paint('red', `unhealthy (${e.failed} failed, ${e.errors} errors)`));
+    case 'rollback': return paint('magenta', e.state === 'start' ? `\nROLLBACK on ${e.hosts.join(', ') || 'no changed hosts'}: ${e.reason ?? ''}` : `rollback ${e.ok ? 'succeeded' : 'FAILED'}`);
+    case 'warning': return paint('yellow', `warning: ${e.message}`);
+    case 'interrupt': return paint('yellow', e.count > 1 ? 'interrupted again: stopping now' : `interrupted (${e.signal}): finishing running commands, no new tasks; press Ctrl-C again to stop at once`);
+    case 'run_end': return summaryTable(e.summary, paint) + '\n' + paint(e.exitCode === 0 ? 'green' : 'red', `${o.command} finished: exit ${e.exitCode}${e.message ? ` (${e.message})` : ''} in ${secs(e.ms)}`);
+    default: return undefined;
+  }
+}
+
 export function createPrinter(o: OutputOpts): (e: Stamped) => void {
   if (o.json) return (e) => o.out.write(JSON.stringify(e) + '\n');
   const paint = painter(o.color);
   let progress: Progress = { task: '', done: 0, total: 0, tally: {} };
+  let module = '';
   const live = o.out.isTTY === true;
-  const clear = (): void => { if (live) o.out.write('\r\u001b[2K'); };
-  const line = (s: string): void => { clear(); o.out.write(s + '\n'); };
+  const line = (s: string): void => { o.out.write(`${live ? '\r\u001b[2K' : ''}${s}\n`); };
   return (e) => {
-    switch (e.type) {
-      case 'run_start':
-        line(paint('bold', `${o.command.toUpperCase()} ${e.runbook} on ${e.env}`) + paint('gray', ` · ${e.hosts.length} host(s) · run ${e.run}`));
-        break;
-      case 'batch_start':
-        if (e.of > 1) line(paint('bold', `\nBATCH ${e.batch}/${e.of}`) + ` [${e.hosts.join(', ')}]`);
-        break;
-      case 'task_start':
-        progress = { task: e.task, done: 0, total: e.hosts.length, tally: {} };
-        line(paint('bold', `\n${e.phase === 'handlers' ? 'HANDLER' : e.phase === 'rollback' ? 'ROLLBACK' : 'TASK'} [${e.task}]`) + paint('gray', ` ${e.at.file.split('/').pop()}:${e.at.line}`));
-        if (live && progress.total > 0) o.out.write(progressLine(progress, paint));
-        break;
-      case 'task_result': {
-        progress.done++;
-        progress.tally[e.status] = (progress.tally[e.status] ?? 0) + 1;
-        const label = paint(STATUS_COLOR[e.status], LABEL[e.status].padEnd(11));
-        const msg = e.msg && (e.status !== 'ok' || o.verbose || /^debug/.test(e.task) || e.task.startsWith('debug')) ? paint('gray', ` ${e.msg.split('\n')[0]!.slice(0, 200)}`) : '';
-        line(`  ${label} ${e.host}${e.ms >= 1000 ? paint('gray', ` (${secs(e.ms)})`) : ''}${msg}${e.ignored ? paint('gray', ' (ignored)') : ''}`);
-        if (e.diff && (o.command === 'plan' || o.verbose)) line(indent(colorDiff(e.diff, paint)));
-        if (o.verbose && e.changes?.length) line(indent(e.changes.map((c) => `$ ${c}`).join('\n')));
-        if (e.output && (o.verbose || e.status === 'failed')) {
-          const text = [e.output.stdout, e.output.stderr].filter(Boolean).join('\n').trim();
-          if (text) line(indent(paint('gray', text.split('\n').slice(-20).join('\n'))));
-        }
-        if (live && progress.done < progress.total) o.out.write(progressLine(progress, paint));
-        break;
-      }
-      case 'facts':
-        if (e.error) line(`  ${paint('red', 'unreachable'.padEnd(11))} ${e.host} ${paint('gray', e.error)}`);
-        break;
-      case 'gate':
-        line(e.passed ? paint('green', 'review gate passed') : paint('red', `review gate refused: ${(e.reasons ?? []).join('; ')}`));
-        break;
-      case 'pins':
-        line(e.ok ? paint('gray', `pins re-checked: HEAD ${e.commit.slice(0, 7)} and ${Object.keys(e.blobs).length} file(s) are what the gate approved`)
-          : paint('red', `pins changed after the gate passed: ${(e.reasons ?? []).join('; ')}`));
-        break;
-      case 'marker':
-        line(paint('gray', e.skipped ? `New Relic marker skipped: ${e.skipped}` : `New Relic ${e.kind} marker ${e.id ?? ''}${e.outcome ? ` (${e.outcome})` : ''}`));
-        break;
-      case 'health_measurement':
-        line(`  ${e.ok ? paint('green', 'healthy'.padEnd(11)) : paint('red', 'unhealthy'.padEnd(11))} ${e.check} ${paint('gray', `measurement ${e.measurement}/${e.of}${e.value !== undefined ? ` value ${JSON.stringify(e.value)}` : ''}${e.error ? ` ${e.error}` : ''}`)}`);
-        break;
-      case 'health_result':
-        line(paint('bold', `\nHEALTH${e.phase === 'after_rollback' ? ' after rollback' : ''}: `) + (e.healthy ? paint('green', 'healthy') : paint('red', `unhealthy (${e.failed} failed, ${e.errors} errors)`)));
-        break;
-      case 'rollback':
-        line(paint('magenta', e.state === 'start' ? `\nROLLBACK on ${e.hosts.join(', ') || 'no changed hosts'}: ${e.reason ?? ''}` : `rollback ${e.ok ? 'succeeded' : 'FAILED'}`));
-        break;
-      case 'warning':
-        line(paint('yellow', `warning: ${e.message}`));
-        break;
-      case 'interrupt':
-        line(paint('yellow', e.count > 1 ? 'interrupted again: stopping now' : `interrupted (${e.signal}): finishing running commands, no new tasks; press Ctrl-C again to stop at once`));
-        break;
-      case 'run_end':
-        line(summaryTable(e.summary, paint));
-        line(paint(e.exitCode === 0 ? 'green' : 'red', `${o.command} finished: exit ${e.exitCode}${e.message ? ` (${e.message})` : ''} in ${secs(e.ms)}`));
-        break;
-      default:
-        break;
+    if (e.type === 'task_start') {
+      progress = { task: e.task, done: 0, total: e.hosts.length, tally: {} };
+      module = e.module;
+      line(paint('bold', `\n${e.phase === 'handlers' ? 'HANDLER' : e.phase === 'rollback' ? 'ROLLBACK' : 'TASK'} [${e.task}]`) + paint('gray', ` ${e.at.file.split('/').pop()}:${e.at.line}`));
+      if (live && progress.total > 0) o.out.write(progressLine(progress, paint));
+    } else if (e.type === 'task_result') {
+      progress.done++;
+      progress.tally[e.status] = (progress.tally[e.status] ?? 0) + 1;
+      resultLines(e, o, paint, module).forEach(line);
+      if (live && progress.done < progress.total) o.out.write(progressLine(progress, paint));
+    } else {
+      const text = eventLine(e, o, paint);
+      if (text !== undefined) line(text);
     }
   };
 }

@@ -66,6 +66,18 @@ describe('human output', () => {
     expect(out).not.toContain('hosts done');
   });
 
+  it('shows the message of a debug task whatever its name, and hides ok messages of other modules', () => {
+    const { out } = render({}, [
+      { type: 'task_start', task: 'say', at, hosts: ['web1'], phase: 'tasks', index: 0, pointer: '/tasks/0', module: 'debug' },
+      { type: 'task_result', task: 'say', host: 'web1', status: 'ok', ms: 1, phase: 'tasks', index: 0, pointer: '/tasks/0', msg: 'port 8080' },
+      { type: 'task_start', task: 'debug check', at, hosts: ['web1'], phase: 'tasks', index: 1, pointer: '/tasks/1', module: 'command' },
+      { type: 'task_result', task: 'debug check', host: 'web1', status: 'ok', ms: 1, phase: 'tasks', index: 1, pointer: '/tasks/1', msg: 'skipped, /x exists' },
+    ]);
+    expect(out).toContain('  ok          web1 port 8080\n');
+    expect(out).toContain('  ok          web1\n');
+    expect(out).not.toContain('skipped, /x exists');
+  });
+
   it('shows a live progress line per task on a TTY: hosts done of total and the statuses so far', () => {
     const { out } = render({ tty: true });
     expect(out).toContain('  … conf: 0/2 hosts done');
