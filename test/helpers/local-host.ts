@@ -8,9 +8,9 @@ import { applyChange, type ChangeOutcome } from '../../src/engine/apply-change.t
 import { Batcher } from '../../src/engine/batcher.ts';
 import { makeCheckCtx } from '../../src/engine/check-ctx.ts';
 import { factsScript, parseFacts } from '../../src/engine/facts.ts';
-import type { Check, CheckCtx, HostInfo, TaskModule } from '../../src/tasks/types.ts';
+import type { Check, CheckCtx, Facts, HostInfo, TaskModule } from '../../src/tasks/types.ts';
 import { createLocalTransport } from '../../src/transports/local.ts';
-import type { Host } from '../../src/transports/types.ts';
+import type { Host, Transport } from '../../src/transports/types.ts';
 import { simpleRender } from './describe-task.ts';
 
 export type Applied = { before: Check; outcomes: ChangeOutcome[]; after: Check };
@@ -28,7 +28,11 @@ export type LocalHost = {
   apply<A>(m: TaskModule<A>, args: A): Promise<Applied>;
 };
 
-export type LocalHostOpts = { vars?: Record<string, string>; render?: (text: string, file: string) => string };
+export type LocalHostOpts = { vars?: Record<string, string>; render?: (text: string, file: string) => string;
+  /** Facts to use instead of the gathered ones (e.g. service_mgr: systemd with test/fakes/systemd.ts). */
+  facts?: Partial<Facts>;
+  /** Wraps the local transport (e.g. fake tools first on PATH). */
+  wrap?: (t: Transport) => Transport };
 
 export async function localHost(opts: LocalHostOpts = {}): Promise<LocalHost> {
   const dir = mkdtempSync(join(tmpdir(), 'rb-task-'));
@@ -37,13 +41,14 @@ export async function localHost(opts: LocalHostOpts = {}): Promise<LocalHost> {
     rmSync(dir, { recursive: true, force: true });
     rmSync(runbookDir, { recursive: true, force: true });
   });
-  const transport = createLocalTransport();
+  const local = createLocalTransport();
+  const transport = opts.wrap ? opts.wrap(local) : local;
   const batcher = new Batcher(transport);
   const host: Host = { name: 'local', address: '127.0.0.1', vars: {} };
   const signal = new AbortController().signal;
   const factsRun = (await transport.exec([host], { script: factsScript }, { signal })).get('local')!;
   if (!factsRun.ok) throw factsRun.error;
-  const info: HostInfo = { name: 'local', facts: parseFacts(factsRun.value) };
+  const info: HostInfo = { name: 'local', facts: { ...parseFacts(factsRun.value), ...opts.facts } };
   const render = opts.render ?? simpleRender(opts.vars ?? {});
   const ctx = (): CheckCtx => makeCheckCtx({ batcher, host, info, signal, dir: runbookDir, render });
   const check = <A>(m: TaskModule<A>, args: A): Promise<Check> => m.check(ctx(), args);

@@ -3,7 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import pkg from '../../src/tasks/package.ts';
 import { describeTask } from '../helpers/describe-task.ts';
+import { fakeApt } from '../fakes/apt.ts';
 import { localHost } from '../helpers/local-host.ts';
+import { runYaml } from '../helpers/run-yaml.ts';
 
 const DPKG = '@installed\ncurl\tinstall ok installed\t7.88.1-10\njq\tdeinstall ok config-files\t1.6-2.1\n';
 const POLICY = `${DPKG}@upgradable\ncurl:\n  Installed: 7.88.1-10\n  Candidate: 7.88.1-10+deb12u8\njq:\n  Installed: (none)\n  Candidate: 1.6-2.1\n`;
@@ -59,3 +61,38 @@ describe('package on this Debian host (query only)', async () => {
     else expect(r).toMatchObject({ status: 'ok', why: 'coreutils installed at the latest version' });
   });
 });
+
+describe('package through the engine on a host with a fake apt (test/fakes/apt.ts)', () => {
+  const book = (state: string, names = '[fake-tool, fake-lib]'): string =>
+    `name: t\nhosts: web\nenvironments: [test]\ntasks:\n  - name: pkgs\n    package: { name: ${names}, state: ${state} }\n`;
+  const status = (r: Awaited<ReturnType<typeof runYaml>>): string => r.results('pkgs').map((e) => e.status).join();
+
+  it('plan only queries; apply installs; a second apply is ok; latest upgrades; absent removes', async () => {
+    const apt = fakeApt({ 'fake-tool': '1.0-1', 'fake-lib': '2.1-3' });
+    const run = (state: string, mode: 'plan' | 'apply' = 'apply', names?: string) => runYaml(book(state, names), { mode, wrap: apt.wrap });
+    expect(status(await run('present', 'plan'))).toBe('would_change');
+    expect([apt.installed(), apt.log()]).toEqual([{}, []]);
+    const first = await run('present');
+    expect([status(first), first.exitCode]).toEqual(['changed', 0]);
+    expect(apt.installed()).toEqual({ 'fake-tool': '1.0-1', 'fake-lib': '2.1-3' });
+    expect(status(await run('present'))).toBe('ok');
+    expect(status(await run('latest'))).toBe('ok');
+    apt.publish('fake-tool', '1.1-1');
+    expect(status(await run('latest', 'plan'))).toBe('would_change');
+    expect(status(await run('latest'))).toBe('changed');
+    expect(apt.installed()['fake-tool']).toBe('1.1-1');
+    expect(status(await run('latest'))).toBe('ok');
+    expect(status(await run('absent', 'apply', 'fake-lib'))).toBe('changed');
+    expect(apt.installed()).toEqual({ 'fake-tool': '1.1-1' });
+    expect(status(await run('absent', 'apply', 'fake-lib'))).toBe('ok');
+    expect(apt.log()).toEqual(['install -y -q fake-tool fake-lib', 'install -y -q --only-upgrade fake-tool', 'remove -y -q fake-lib']);
+  });
+
+  it('a package the repository does not have fails the task with apt\'s message', async () => {
+    const apt = fakeApt({});
+    const r = await runYaml(book('present', 'nope-pkg'), { wrap: apt.wrap });
+    expect(r.exitCode).toBe(1);
+    expect(r.results('pkgs')[0]).toMatchObject({ status: 'failed', msg: expect.stringContaining('Unable to locate package nope-pkg') });
+  });
+});
+

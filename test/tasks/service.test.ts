@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import service from '../../src/tasks/service.ts';
 import { describeTask } from '../helpers/describe-task.ts';
+import { fakeSystemd } from '../fakes/systemd.ts';
 import { localHost } from '../helpers/local-host.ts';
 
 const unit = (active: string, enabled: string, load = 'loaded') => ({ 'systemd_unit:nginx': { code: active === 'active' ? 0 : 3, stdout: `load=${load}\nactive=${active}\nenabled=${enabled}\n` } });
@@ -44,3 +45,32 @@ describe('service on this host', async () => {
     else expect(r).toEqual({ status: 'fail', why: 'no systemd on local: service module needs systemd' });
   });
 });
+
+describe('service on a host with a fake systemctl (test/fakes/systemd.ts)', async () => {
+  const systemd = fakeSystemd(['app', 'worker']);
+  const h = await localHost({ facts: { service_mgr: 'systemd' }, wrap: systemd.wrap });
+  it('starts and enables, then a second run is ok; stops and disables, then ok', async () => {
+    let r = await h.apply(service, { name: 'app', state: 'started', enabled: true });
+    expect(r.before).toMatchObject({ status: 'change', changes: [{ why: 'will start app (inactive)' }, { why: 'will enable app' }] });
+    expect(r.after).toMatchObject({ status: 'ok', why: 'app is active and enabled' });
+    expect(systemd.state('app')).toEqual({ active: true, enabled: true });
+    r = await h.apply(service, { name: 'app', state: 'stopped', enabled: false });
+    expect(r.after.status).toBe('ok');
+    expect(systemd.state('app')).toEqual({ active: false, enabled: false });
+    expect(systemd.log()).toEqual(['start -- app', 'enable -- app', 'stop -- app', 'disable -- app']);
+  });
+  it('restarted always restarts; reloaded reloads a running unit and starts a stopped one; daemon_reload comes first', async () => {
+    await h.apply(service, { name: 'worker', state: 'started' });
+    const before = systemd.log().length;
+    expect((await h.apply(service, { name: 'worker', state: 'restarted', daemon_reload: true })).after.status).toBe('change');
+    await h.apply(service, { name: 'worker', state: 'reloaded' });
+    await h.apply(service, { name: 'worker', state: 'stopped' });
+    await h.apply(service, { name: 'worker', state: 'reloaded' });
+    expect(systemd.log().slice(before)).toEqual(['daemon-reload', 'restart -- worker', 'reload -- worker', 'stop -- worker', 'start -- worker']);
+    expect(systemd.state('worker').active).toBe(true);
+  });
+  it('an unknown unit fails clearly', async () => {
+    expect(await h.check(service, { name: 'ghost', state: 'started' })).toEqual({ status: 'fail', why: 'unit ghost not found on local' });
+  });
+});
+
