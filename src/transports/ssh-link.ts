@@ -35,10 +35,13 @@ export class HostLink implements Link, Session {
   private lost: TransportError | undefined;
   private readonly listeners = new Set<(e: TransportError) => void>();
   private sftpSession: Promise<HostOutcome<Ssh2Sftp>> | undefined;
+  private inFlight = 0;
+  private lostIdle = false;
 
   constructor(readonly host: string, readonly conn: Connection, private readonly becomePassword: Secret | undefined) {
     const drop = (why: string): void => {
       if (this.lost) return;
+      this.lostIdle = this.inFlight === 0;
       this.lost = new TransportError('unreachable', host, `connection dropped: ${why}`);
       for (const f of this.listeners) f(this.lost);
     };
@@ -54,6 +57,22 @@ export class HostLink implements Link, Session {
 
   dropped(): TransportError | undefined {
     return this.lost;
+  }
+
+  /** Dropped while no command or transfer ran on it (a reboot between tasks): nothing was cut off, so
+   *  a new connection may take over. A drop mid-command leaves the host's state unknown: it stays failed. */
+  droppedIdle(): boolean {
+    return this.lost !== undefined && this.lostIdle;
+  }
+
+  /** Run one transport call on this link, counted as in flight. */
+  async busy<T>(work: () => Promise<T>): Promise<T> {
+    this.inFlight++;
+    try {
+      return await work();
+    } finally {
+      this.inFlight--;
+    }
   }
 
   onDrop(f: (e: TransportError) => void): () => void {

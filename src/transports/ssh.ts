@@ -25,7 +25,7 @@ export type SshOpts = {
 
 /** The connections of one run: opened on first use, cancelled and closed by close(). */
 class Pool {
-  // Per host name: the connection, or the error that stopped it (a failed host stays failed for the run).
+  // Per host name: the connection, or the error that stopped it (a host that cannot connect stays failed for the run).
   private readonly links = new Map<string, Promise<HostOutcome<HostLink>>>();
   private readonly closing = new AbortController();
   // Every channel listens for abort: each caller signal is relayed once (shared by all calls that pass it)
@@ -50,6 +50,20 @@ class Pool {
   }
 
   linkFor(host: Host, signal: AbortSignal): Promise<HostOutcome<HostLink>> {
+    const known = this.links.get(host.name);
+    return known ? known.then((l) => (l.ok && l.value.droppedIdle() ? this.replace(host, signal, known, l.value) : l)) : this.open(host, signal);
+  }
+
+  /** A connection that dropped while idle (the host rebooted between tasks) is opened afresh, once per drop. */
+  private replace(host: Host, signal: AbortSignal, known: Promise<HostOutcome<HostLink>>, old: HostLink): Promise<HostOutcome<HostLink>> {
+    const current = this.links.get(host.name);
+    if (current && current !== known) return current; // another caller is already reconnecting
+    old.close();
+    this.links.delete(host.name);
+    return this.open(host, signal);
+  }
+
+  private open(host: Host, signal: AbortSignal): Promise<HostOutcome<HostLink>> {
     let link = this.links.get(host.name);
     if (!link) {
       link = this.closing.signal.aborted
@@ -126,7 +140,7 @@ export function createSshTransport(opts: SshOpts): Transport {
     const child = pool.relayed(signal);
     return eachHost(hosts, forks, async (h) => {
       const l = await pool.linkFor(h, child);
-      return l.ok ? f(l.value, child) : l;
+      return l.ok ? l.value.busy(() => f(l.value, child)) : l;
     });
   };
 

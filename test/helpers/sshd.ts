@@ -39,6 +39,8 @@ export type Sshd = {
   stop(): Promise<void>;
   /** SIGKILL the listener and every per-connection process (open connections drop). */
   kill(): void;
+  /** A host reboot: kill() now, then the same sshd (port, host key, users) listens again after `downMs`. */
+  reboot(downMs: number): Promise<void>;
   readonly log: () => string;
 };
 
@@ -176,8 +178,9 @@ export async function startSshd(): Promise<Sshd> {
       if (attempt >= 3) throw e;
     }
   }
-  const { child, port, files } = started;
-  const pid = child.pid!;
+  const { port, files } = started;
+  let child = started.child;
+  let pid = child.pid!;
   const killAll = (sig: NodeJS.Signals): void => {
     for (const p of descendants(pid)) signal(p, sig);
     signal(pid, sig);
@@ -202,6 +205,13 @@ export async function startSshd(): Promise<Sshd> {
       return victims.size;
     },
     kill: () => killAll('SIGKILL'),
+    async reboot(downMs) {
+      killAll('SIGKILL');
+      await new Promise((r) => setTimeout(r, downMs));
+      const again = await launch(dir, port);
+      child = again.child;
+      pid = child.pid!;
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
