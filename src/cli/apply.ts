@@ -19,6 +19,9 @@ import { parseForks, prepare, type CommonOpts, type Prepared } from './prepare.t
 import { planResume } from './resume.ts';
 import { createSession, runOpts, type Io, type Session } from './session.ts';
 
+/** After a second Ctrl-C: how long cancellations may take before the process exits regardless. */
+const HARD_STOP_GRACE_MS = 2000;
+
 export type ApplyOpts = CommonOpts & { lockWait?: string; breakGlass?: string; resume?: string };
 
 function operatorOf(io: Io): string {
@@ -77,13 +80,18 @@ export async function applyCommand(runbookPath: string, o: ApplyOpts, io: Io): P
   const { s, gate, lock, observe } = await startRun(p, o, io, runId, agent);
   let transport: Transport | undefined;
   const info = gate.evidence ? { commit: gate.evidence.commit, blobs: gate.evidence.blobs } : pinned;
+  let ended = false;
   const end = (exitCode: number, message: string, summary: Record<string, HostSummary> = {}): void => {
+    if (ended) return; // one run_end: a second Ctrl-C may already have written it
+    ended = true;
     s.sink.emit({ type: 'run_end', exitCode, ms: Date.now() - s.started, summary, message });
   };
   s.onHardStop = () => {
     end(130, 'interrupted twice: stopped at once; hosts may be mid-task (see the events above)');
-    void lock.release();
-    process.exit(130);
+    s.journal?.close(); // the journal ends here, complete
+    // the kill signal makes transports cancel what still runs (SSM CancelCommand): the run winds down
+    // and returns 130 through the normal path; if it cannot within the grace, exit anyway
+    setTimeout(() => { void lock.release(); process.exit(130); }, HARD_STOP_GRACE_MS).unref();
   };
   try {
     s.sink.emit({ type: 'run_start', command: 'apply', runbook: relative(io.cwd, p.runbook.file), env: p.env.name,

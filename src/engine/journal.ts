@@ -22,6 +22,7 @@ export function runsDir(base: string): string {
 export class Journal implements EventSink {
   private fd: number | undefined;
   private broken: JournalError | undefined;
+  private closed = false;
   readonly path: string;
   /** `onBroken` hears the first write error once: the run must start nothing the journal cannot record. */
   constructor(base: string, readonly runId: string, private readonly onStamped?: (e: Stamped) => void, private readonly onBroken?: (e: JournalError) => void) {
@@ -41,6 +42,7 @@ export class Journal implements EventSink {
   }
 
   emit(event: RunEvent): void {
+    if (this.closed) return; // after close (a second Ctrl-C ended the run) nothing more is shown or written
     const stamped = { run: this.runId, time: new Date().toISOString(), ...event } as Stamped;
     this.onStamped?.(stamped);
     if (this.fd === undefined || this.broken) return;
@@ -58,6 +60,7 @@ export class Journal implements EventSink {
   }
 
   close(): void {
+    this.closed = true;
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }
