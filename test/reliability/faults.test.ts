@@ -110,15 +110,17 @@ describe('New Relic faults through the CLI', () => {
   }, 60_000);
 
   it('slow answers, a 429 and a 500 from NerdGraph: the run waits them out, exit 0, each marker recorded exactly once', async () => {
+    const own = await startNewRelicFake({ apiKey: 'k', entities: [{ name: 'app', guid: 'G', accountId: 1 }] }); // no faults left from other tests
     const dir = project('', rb(true));
     writeFileSync(join(dir, 'environments', 'test.yml'), localEnv(dir));
-    nr.fail('slow', 3); // the entity lookup and the first marker calls take 1.5 s each
-    nr.fail('429', 1);  // then a rate limit with Retry-After: 2
-    nr.fail('500', 1);  // then a server error
+    own.fail('slow', 3); // the entity lookup and the first marker calls take 1.5 s each
+    own.fail('429', 1);  // then a rate limit with Retry-After: 2
+    own.fail('500', 1);  // then a server error
     const started = Date.now();
-    const r = await run(dir, { ...nrEnv, NEW_RELIC_API_URL: nr.url });
+    const r = await run(dir, { ...nrEnv, NEW_RELIC_API_URL: own.url });
     expect(r.code, r.stderr + JSON.stringify(r.events.at(-1))).toBe(0);
-    const markers = nr.markers.filter((m) => m.groupId === r.events[0]!.run);
+    const markers = own.markers.filter((m) => m.groupId === r.events[0]!.run);
+    await own.stop();
     expect(markers.map((m) => m.description?.split(']')[0])).toEqual(['[start', '[success']);
     expect(r.events.filter((e) => e.type === 'marker').every((e) => (e as { id?: string }).id)).toBe(true);
     expect(r.events.some((e) => e.type === 'warning')).toBe(false);
