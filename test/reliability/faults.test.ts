@@ -119,7 +119,7 @@ describe('New Relic faults through the CLI', () => {
     const started = Date.now();
     const r = await run(dir, { ...nrEnv, NEW_RELIC_API_URL: own.url });
     expect(r.code, r.stderr + JSON.stringify(r.events.at(-1))).toBe(0);
-    const markers = own.markers.filter((m) => m.groupId === r.events[0]!.run);
+    const markers = own.markers.filter((m) => m.groupId === (r.events[0] as Ev & { run: string }).run);
     await own.stop();
     expect(markers.map((m) => m.description?.split(']')[0])).toEqual(['[start', '[success']);
     expect(r.events.filter((e) => e.type === 'marker').every((e) => (e as { id?: string }).id)).toBe(true);
