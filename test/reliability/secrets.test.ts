@@ -3,6 +3,7 @@
 // for real (files on disk hold them, the health check logs in with one) and appear in no output:
 // stdout, stderr (-v included), --json, the journal, .runbook/ and every request sent to New Relic.
 import { createServer, type Server } from 'node:http';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -165,5 +166,24 @@ describe('secrets are used but never shown', () => {
     expect(nr.markers.length).toBe(6); // start + outcome for each of the three applies
     expectNoSecret(nr.markers.map((m) => ({ what: `marker ${m.deploymentId}`, text: JSON.stringify(m) })));
     expectNoSecret(nr.requests.map((q, i) => ({ what: `New Relic request ${i}`, text: JSON.stringify(q) })));
+  });
+
+  it('a missing secret, or a secrets file inside the repository, is exit 2 before anything runs (and names no value)', async () => {
+    const repo = mkdtempSync(join(tmpdir(), 'rb-secrets-repo-'));
+    execFileSync('git', ['init', '-q'], { cwd: repo });
+    mkdirSync(join(repo, 'environments'));
+    writeFileSync(join(repo, 'environments', 'dev.yml'), `transport: local\ngroups:\n  web:\n    hosts:\n      h1: {}\n`);
+    writeFileSync(join(repo, 'rb.yml'), `name: s\nhosts: web\nenvironments: [dev]\ntasks:\n  - shell: "echo {{ secrets.db_password }} > ${repo}/ran"\n`);
+    writeFileSync(join(repo, 'secrets.yml'), `db_password: ${FILE_SECRET}\n`);
+    const { RUNBOOK_SECRET_DB_PASSWORD: _unset, RUNBOOK_SECRETS_FILE: _none, ...inherited } = process.env;
+    const base = { ...inherited, NO_COLOR: '1', NEW_RELIC_API_KEY: '', GITHUB_TOKEN: '' };
+    const missing = await spawnNode(BIN, ['apply', 'rb.yml', '-e', 'dev', '--yes'], { cwd: repo, env: base });
+    expect(missing.status, missing.stderr).toBe(2);
+    expect(missing.stderr).toContain("rb.yml:5:5: secret 'db_password' is not set: export RUNBOOK_SECRET_DB_PASSWORD");
+    const inside = await spawnNode(BIN, ['apply', 'rb.yml', '-e', 'dev', '--yes'], { cwd: repo, env: { ...base, RUNBOOK_SECRETS_FILE: join(repo, 'secrets.yml') } });
+    expect(inside.status, inside.stderr).toBe(2);
+    expect(inside.stderr).toMatch(/RUNBOOK_SECRETS_FILE .*secrets\.yml is inside the repository .*; keep secrets outside the repo/);
+    expect(existsSync(join(repo, 'ran'))).toBe(false);
+    expectNoSecret([{ what: 'missing', text: missing.stdout + missing.stderr }, { what: 'inside', text: inside.stdout + inside.stderr }]);
   });
 });
