@@ -44,19 +44,8 @@ export function parseYamlSource(file: string, text: string): { source?: YamlSour
     const p = lc.linePos(Math.max(0, Math.min(offset, text.length)));
     return { file, line: p.line, col: p.col };
   };
-  if (Buffer.byteLength(text) > MAX_BYTES) {
-    return { diagnostics: [{ loc: { file, line: 1, col: 1 }, message: `file is larger than ${MAX_BYTES / 1024 / 1024} MB; refusing to parse` }] };
-  }
-  if (text.includes('\u0000')) {
-    const i = text.indexOf('\u0000');
-    countLines(lc, text);
-    return { diagnostics: [{ loc: at(i), message: 'binary content (NUL byte): not a YAML text file' }] };
-  }
-  const deep = flowTooDeep(text);
-  if (deep !== undefined) {
-    countLines(lc, text);
-    return { diagnostics: [{ loc: at(deep), message: `YAML nested more than ${MAX_FLOW_DEPTH} levels deep` }] };
-  }
+  const early = beforeParsing(file, text, lc, at);
+  if (early) return { diagnostics: [early] };
   const doc: Document.Parsed = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
   const problems = [...doc.errors, ...doc.warnings.filter((w) => w.code !== 'TAG_RESOLVE_FAILED')]
     // a stack overflow is reported once per nesting level: keep one
@@ -72,6 +61,24 @@ export function parseYamlSource(file: string, text: string): { source?: YamlSour
   } catch (e) {
     return { diagnostics: [{ loc: at(0), message: `cannot load YAML: ${(e as Error).message}` }] };
   }
+  return { source: sourceOf(file, text, value, doc, at), diagnostics: [] };
+}
+
+/** What is refused before the parser runs: too large, binary, nested deeper than the parser's stack. */
+function beforeParsing(file: string, text: string, lc: LineCounter, at: (offset: number) => SourceLoc): Diagnostic | undefined {
+  if (Buffer.byteLength(text) > MAX_BYTES) {
+    return { loc: { file, line: 1, col: 1 }, message: `file is larger than ${MAX_BYTES / 1024 / 1024} MB; refusing to parse` };
+  }
+  const nul = text.indexOf('\u0000');
+  const deep = nul >= 0 ? undefined : flowTooDeep(text);
+  if (nul < 0 && deep === undefined) return undefined;
+  countLines(lc, text);
+  return nul >= 0 ? { loc: at(nul), message: 'binary content (NUL byte): not a YAML text file' }
+    : { loc: at(deep!), message: `YAML nested more than ${MAX_FLOW_DEPTH} levels deep` };
+}
+
+/** Locations by JSON pointer over the parsed document (values, keys, and offsets inside one-line scalars). */
+function sourceOf(file: string, text: string, value: unknown, doc: Document.Parsed, at: (offset: number) => SourceLoc): YamlSource {
   const walk = (pointer: string): { node?: Node; key?: Node; nearest: Node | undefined } => {
     let node: Node | undefined = doc.contents ?? undefined;
     let key: Node | undefined;
@@ -86,7 +93,7 @@ export function parseYamlSource(file: string, text: string): { source?: YamlSour
     return { node, key, nearest };
   };
   const startOf = (n: Node | undefined): number => n?.range?.[0] ?? 0;
-  const source: YamlSource = {
+  return {
     file, text, value,
     locOf: (pointer) => { const w = walk(pointer); return at(startOf(w.node ?? w.key ?? w.nearest)); },
     keyLocOf: (pointer) => { const w = walk(pointer); return at(startOf(w.key ?? w.node ?? w.nearest)); },
@@ -100,7 +107,6 @@ export function parseYamlSource(file: string, text: string): { source?: YamlSour
       return at(n.range[0] + (plainOnOneLine ? offset + (quoted ? 1 : 0) : 0));
     },
   };
-  return { source, diagnostics: [] };
 }
 
 /** The node an unterminated quote or flow collection opened (its range ends where the error is). */
