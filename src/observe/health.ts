@@ -5,6 +5,7 @@
 import { parseDuration, sleep as defaultSleep } from '../engine/duration.ts';
 import type { RunEvent } from '../engine/events.ts';
 import type { HealthCheckSpec, HealthSpec } from '../engine/model.ts';
+import type { CheckResult } from './check-result.ts';
 import { httpCheck } from './http-check.ts';
 import type { NerdGraph } from './nerdgraph.ts';
 import { presetQuery, runNrql } from './nrql.ts';
@@ -15,9 +16,6 @@ export type HealthDeps = {
 };
 
 export type HealthVerdict = { healthy: boolean; failed: number; errors: number; reason: string };
-
-/** A check's verdict: pass/fail with a value, or `error` when it could not be evaluated. */
-export type CheckResult = { ok: boolean; error?: string; value?: unknown; why?: string };
 
 async function runCheck(c: HealthCheckSpec, d: HealthDeps): Promise<CheckResult> {
   try {

@@ -6,7 +6,7 @@ import { parseDuration } from '../engine/duration.ts';
 import type { HttpCheckSpec } from '../engine/model.ts';
 import { redactText, Secret } from '../engine/secret.ts';
 import { secretsIn } from '../engine/template-values.ts';
-import type { CheckResult } from './health.ts';
+import type { CheckResult } from './check-result.ts';
 
 const plain = (v: unknown): string => (v instanceof Secret ? v.reveal() : String(v));
 

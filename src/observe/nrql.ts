@@ -2,7 +2,7 @@
 // with fail_if / pass_if; an empty result fails. Presets build the NRQL for the APM entity.
 import type { HealthCheckSpec } from '../engine/model.ts';
 import { parseDuration } from '../engine/duration.ts';
-import type { CheckResult } from './health.ts';
+import type { CheckResult } from './check-result.ts';
 import type { NerdGraph } from './nerdgraph.ts';
 
 const QUERY = 'query ($account: Int!, $nrql: Nrql!) { actor { account(id: $account) { nrql(query: $nrql) { results } } } }';
