@@ -1,8 +1,9 @@
 // The shape STYLE.md asks for, checked on the real tree: one file per task module (<= 150 lines) named
-// after its YAML key, an explicit registry checked with `satisfies`, no src file over 400 lines, and
+// after its YAML key, an explicit registry checked with `satisfies`, no src file over 400 lines nor function over 60, and
 // no import cycles, type-only imports included (the import graph of src/, as madge would build it).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { modules } from '../src/tasks/index.ts';
 
@@ -68,6 +69,22 @@ describe('source layout', () => {
 
   it('keeps every src file at most 400 lines', () => {
     const long = files.filter((f) => lines(f) > 400).map((f) => `${relative(ROOT, f)}: ${lines(f)}`);
+    expect(long).toEqual([]);
+  });
+
+  it('keeps every src function at most 60 lines', () => {
+    const long: string[] = [];
+    for (const f of files) {
+      const sf = ts.createSourceFile(f, readFileSync(f, 'utf8'), ts.ScriptTarget.Latest, true);
+      const visit = (n: ts.Node): void => {
+        if (ts.isFunctionLike(n) && 'body' in n && n.body) {
+          const [a, b] = [n.getStart(), n.getEnd()].map((p) => sf.getLineAndCharacterOfPosition(p).line);
+          if (b! - a! + 1 > 60) long.push(`${relative(ROOT, f)}:${a! + 1}: ${b! - a! + 1} lines`);
+        }
+        ts.forEachChild(n, visit);
+      };
+      visit(sf);
+    }
     expect(long).toEqual([]);
   });
 
