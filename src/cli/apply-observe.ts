@@ -51,10 +51,16 @@ export async function setupObserve(p: Prepared, env: NodeJS.ProcessEnv, runId: s
   if (!ng && nrqlCheck) throw new InputError([{ loc: p.runbook.health!.at, message: `health check '${nrqlCheck}' queries New Relic, but NEW_RELIC_API_KEY is not set` }]);
   const guid = await entityGuid(ng, p, accountId);
   const appliedAt = new Date();
-  const markerFor = (): ReturnType<typeof createMarkers> | undefined => ng && guid ? createMarkers(ng, {
-    entityGuid: guid, runId, user, version: String(runScope(p).version ?? runId), accountId, ...evidence(),
-    description: `runbook apply ${p.runbook.name} on ${p.env.name}`, deploymentType: p.runbook.newrelic?.deploymentType,
-  }) : undefined;
+  const markerFor = (): ReturnType<typeof createMarkers> | undefined => {
+    if (!ng || !guid) return undefined;
+    const ev = evidence();
+    // the PR is named in the description too: it is what the deployments list in APM shows first
+    const pr = ev.deepLink ? /\/pull\/(\d+)$/.exec(ev.deepLink)?.[1] : undefined;
+    return createMarkers(ng, {
+      entityGuid: guid, runId, user, version: String(runScope(p).version ?? runId), accountId, ...ev,
+      description: `runbook apply ${p.runbook.name} on ${p.env.name}${pr ? ` (PR #${pr})` : ''}`, deploymentType: p.runbook.newrelic?.deploymentType,
+    });
+  };
   let markers: ReturnType<typeof createMarkers> | undefined;
   const skipped = !ng ? 'New Relic is not configured (NEW_RELIC_API_KEY unset)' : !guid ? 'the runbook has no newrelic.entity' : undefined;
   return {

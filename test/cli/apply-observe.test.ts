@@ -67,7 +67,7 @@ describe('markers from a gated apply', { timeout: 90_000 }, () => {
       const events = lines(r.stdout);
       const run = events[0]!.run as string;
       const mine = nr.markers.filter((m) => m.groupId === run);
-      expect(mine.map((m) => m.description)).toEqual(['[start] runbook apply deploy on prod', '[success] runbook apply deploy on prod: success (healthy)']);
+      expect(mine.map((m) => m.description)).toEqual(['[start] runbook apply deploy on prod (PR #1)', '[success] runbook apply deploy on prod (PR #1): success (healthy)']);
       const head = git(w.work, ['rev-parse', 'HEAD']);
       expect(mine[0]).toMatchObject({ entityGuid: GUID, version: '2.1', commit: head, deepLink: 'https://github.com/acme/app/pull/1', user: 'carol', deploymentType: 'ROLLING' });
       expect(mine[0]!.changelog).toMatch(/^PR #1 Change 1 \(https:\/\/github\.com\/acme\/app\/pull\/1\)\napproved by @alice at [0-9a-f]{12}/);
