@@ -100,6 +100,9 @@ async function finish(o: RunOpts, states: HostState[], r: { tasksFailed: boolean
   const d = decideOutcome({ tasksFailed: r.tasksFailed, healthy: r.healthy, rollbackRan: needs && o.runbook.hasRollback,
     rollbackOk, rollbackHealthy, hasRollback: o.runbook.hasRollback });
   const exitCode = d.exitCode === 0 && anyFailed ? ExitCode.taskFailed : d.exitCode;
-  const message = [r.reason, d.message].filter(Boolean).join('; ');
-  return { exitCode, outcome: exitCode === 0 ? 'success' : d.outcome === 'success' ? 'failed' : d.outcome, message, summary: Object.fromEntries(states.map((s) => [s.host.name, { ...s.summary, ...(s.why ? { why: s.why } : {}) }])), states };
+  // hosts that failed within max_fail_percentage let the run go on, but the run still exits 1: say which
+  const failedHosts = states.filter((s) => s.failed).map((s) => s.host.name);
+  const tolerated = d.exitCode === 0 && anyFailed ? `${failedHosts.length} host(s) failed within max_fail_percentage: ${failedHosts.join(', ')}` : '';
+  const message = [r.reason, d.message, tolerated].filter(Boolean).join('; ');
+  return { exitCode, outcome: exitCode === 0 ? 'success' : d.outcome === 'success' ? 'failed' : d.outcome, message, summary, states };
 }

@@ -30,6 +30,7 @@ describe('executor', () => {
     expect(statuses(r, 'after')).toEqual(['h2:changed']);
     expect(r.exitCode).toBe(1);
     expect(r.summary.h1!.failed).toBe(1);
+    expect(r.message).toBe('1 host(s) failed within max_fail_percentage: h1');
   });
 
   it('runs each notified handler once per host at the end of the batch, in handler order', async () => {
