@@ -7,19 +7,9 @@ import type { HttpCheckSpec } from '../engine/model.ts';
 import { redactText, Secret } from '../engine/secret.ts';
 import { secretsIn } from '../engine/template-values.ts';
 import type { CheckResult } from './check-result.ts';
+import { jsonPath } from '../engine/json-path.ts';
 
 const plain = (v: unknown): string => (v instanceof Secret ? v.reveal() : String(v));
-
-/** `$.a.b[0].c` on a parsed JSON body. */
-export function jsonPath(doc: unknown, path: string): unknown {
-  const parts = path.replace(/^\$\.?/, '').match(/[^.[\]]+|\[\d+\]/g) ?? [];
-  let v = doc;
-  for (const p of parts) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<string, unknown>)[p.startsWith('[') ? p.slice(1, -1) : p];
-  }
-  return v;
-}
 
 function request(c: HttpCheckSpec): { init: RequestInit; timeoutMs: number } {
   const headers: Record<string, string> = Object.fromEntries(Object.entries(c.headers ?? {}).map(([k, v]) => [k, plain(v)]));

@@ -2,6 +2,7 @@
 // A secret in the URL, a header or the body is sent, never printed: messages use the shown text.
 import { sleep } from '../engine/duration.ts';
 import { Secret } from '../engine/secret.ts';
+import { jsonPath } from '../engine/json-path.ts';
 
 export type HttpArgs = {
   url: string | Secret;
@@ -71,17 +72,6 @@ export async function requestRetrying(a: HttpArgs, signal: AbortSignal, again: (
     if (i >= retries || !again(o)) return { ...o, attempts: i + 1 };
     await sleep(Number(a.retry_delay ?? 1) * 1000, signal);
   }
-}
-
-/** `$.a.b[0].c` over a parsed JSON value (undefined when a step is missing). */
-export function jsonPath(value: unknown, path: string): unknown {
-  const steps = path.replace(/^\$\.?/, '').match(/[^.[\]]+|\[\d+\]/g) ?? [];
-  let v = value;
-  for (const s of steps) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<string, unknown>)[s.startsWith('[') ? s.slice(1, -1) : s];
-  }
-  return v;
 }
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b) || (typeof a !== 'object' && typeof b !== 'object' && String(a) === String(b));

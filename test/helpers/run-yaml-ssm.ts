@@ -1,14 +1,12 @@
 // Runs a runbook text through the real engine on a given transport (ssm against the emulator, or ssh against
 // the test sshd): like run-yaml.ts, but the environment names that transport and the hosts are its hosts.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Batcher } from '../../src/engine/batcher.ts';
 import type { RunEvent } from '../../src/engine/events.ts';
-import { loadRunbook } from '../../src/engine/loader.ts';
 import type { Environment } from '../../src/engine/model.ts';
 import { executeRun, type RunResult } from '../../src/engine/run.ts';
 import type { Host, Transport } from '../../src/transports/types.ts';
+import { writeRunbook } from './run-yaml.ts';
 
 export type RunOnOpts = { transport: Transport; hosts: Host[]; mode?: 'plan' | 'apply'; files?: Record<string, string>; forks?: number; dir?: string };
 export type RunOnResult = RunResult & { events: RunEvent[]; dir: string; results(task: string): Extract<RunEvent, { type: 'task_result' }>[] };
@@ -25,14 +23,7 @@ export function ssmEnv(dir: string, hosts: readonly Host[], transport: Environme
 
 /** Apply (or plan) `yaml` on `hosts` over `transport`; the transport is left open for the caller to reuse. */
 export async function runYamlOn(yaml: string, o: RunOnOpts): Promise<RunOnResult> {
-  const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'rb-ssm-run-'));
-  for (const [name, text] of Object.entries(o.files ?? {})) {
-    mkdirSync(join(dir, name, '..'), { recursive: true });
-    writeFileSync(join(dir, name), text);
-  }
-  const file = join(dir, 'runbook.yml');
-  writeFileSync(file, yaml);
-  const runbook = await loadRunbook(file);
+  const { dir, runbook } = await writeRunbook(yaml, o.files, o.dir);
   const events: RunEvent[] = [];
   const r = await executeRun({
     mode: o.mode ?? 'apply', runbook, env: ssmEnv(dir, o.hosts, o.transport.kind), transport: o.transport, batcher: new Batcher(o.transport),

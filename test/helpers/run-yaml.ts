@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Batcher } from '../../src/engine/batcher.ts';
 import type { RunEvent } from '../../src/engine/events.ts';
 import { loadRunbook } from '../../src/engine/loader.ts';
-import type { Environment } from '../../src/engine/model.ts';
+import type { Environment, Runbook } from '../../src/engine/model.ts';
 import { executeRun, type RunHooks, type RunResult } from '../../src/engine/run.ts';
 import { createLocalTransport } from '../../src/transports/local.ts';
 import type { Host, Transport } from '../../src/transports/types.ts';
@@ -36,15 +36,20 @@ export function testEnv(dir: string, n: number, vars: { env?: Record<string, unk
   return { env, hosts };
 }
 
-export async function runYaml(yaml: string, o: RunYamlOpts = {}): Promise<RunYamlResult> {
-  const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'rb-run-'));
-  for (const [name, text] of Object.entries(o.files ?? {})) {
+/** Write `yaml` as dir/runbook.yml beside `files` (a fresh temp dir unless given) and load it. */
+export async function writeRunbook(yaml: string, files: Record<string, string> = {}, given?: string): Promise<{ dir: string; runbook: Runbook }> {
+  const dir = given ?? mkdtempSync(join(tmpdir(), 'rb-run-'));
+  for (const [name, text] of Object.entries(files)) {
     mkdirSync(join(dir, name, '..'), { recursive: true });
     writeFileSync(join(dir, name), text);
   }
   const file = join(dir, 'runbook.yml');
   writeFileSync(file, yaml);
-  const runbook = await loadRunbook(file);
+  return { dir, runbook: await loadRunbook(file) };
+}
+
+export async function runYaml(yaml: string, o: RunYamlOpts = {}): Promise<RunYamlResult> {
+  const { dir, runbook } = await writeRunbook(yaml, o.files, o.dir);
   const { env, hosts } = testEnv(dir, o.hosts ?? 1, { env: o.envVars, host: o.hostVars });
   const local = createLocalTransport({ forks: o.forks ?? 50 });
   const transport = o.wrap ? o.wrap(local) : local;

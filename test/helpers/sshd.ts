@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Host } from '../../src/transports/types.ts';
+import { freePort } from './free-port.ts';
 
 export const SSHD = '/usr/sbin/sshd';
 export const TEST_USER = process.env['RUNBOOK_SSH_TEST_USER'] ?? 'runbook-test';
@@ -61,16 +62,6 @@ export function ensureSshdPrerequisites(): void {
   execFileSync('sh', [SETUP], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function parentOf(pid: number): number | undefined {
   try {

@@ -5,19 +5,13 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/engine/secret.ts';
 import http from '../../src/tasks/http.ts';
-import { jsonPath } from '../../src/tasks/http-request.ts';
+import { jsonPath } from '../../src/engine/json-path.ts';
 import { describeTask } from '../helpers/describe-task.ts';
+import { freePort } from '../helpers/free-port.ts';
 import { localHost } from '../helpers/local-host.ts';
 
 const U = 'http://127.0.0.1:9/health';
 const resp = (status: number, content: string) => ({ value: { ok: true, response: { status, content, json: safeJson(content), elapsed: 3, url: U, headers: {} } } });
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 function safeJson(s: string): unknown { try { return JSON.parse(s); } catch { return undefined; } }
 
 describeTask(http, {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import waitFor, { waitScript } from '../../src/tasks/wait_for.ts';
 import { describeTask } from '../helpers/describe-task.ts';
+import { freePort } from '../helpers/free-port.ts';
 import { localHost } from '../helpers/local-host.ts';
 
 const key = (a: object) => `wait_for:${JSON.stringify(a)}`;
@@ -29,13 +30,6 @@ describeTask(waitFor, {
   valid: [{ port: '8080', timeout: '30' }, { path: '/x', state: 'absent', sleep: 0.2 }],
 });
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe('wait_for on a real host', async () => {
   const h = await localHost();
