@@ -82,7 +82,8 @@ export async function executeRun(o: RunOpts, hosts: readonly Host[], hooks: RunH
 
 async function finish(o: RunOpts, states: HostState[], r: { tasksFailed: boolean; healthy: boolean | undefined; reason: string; index: { n: number } }, hooks: RunHooks): Promise<RunResult> {
   const summary = Object.fromEntries(states.map((s) => [s.host.name, { ...s.summary, ...(s.why ? { why: s.why } : {}) }]));
-  const anyFailed = states.some((s) => s.failed);
+  const failedHosts = states.filter((s) => s.failed).map((s) => s.host.name);
+  const anyFailed = failedHosts.length > 0;
   if (o.stop.aborted) return { exitCode: ExitCode.interrupted, outcome: 'interrupted', message: 'interrupted', summary, states };
   if (o.mode === 'plan') {
     return { exitCode: anyFailed ? ExitCode.taskFailed : ExitCode.ok, outcome: 'planned', message: anyFailed ? 'some checks failed' : 'plan complete', summary, states };
@@ -101,7 +102,6 @@ async function finish(o: RunOpts, states: HostState[], r: { tasksFailed: boolean
     rollbackOk, rollbackHealthy, hasRollback: o.runbook.hasRollback });
   const exitCode = d.exitCode === 0 && anyFailed ? ExitCode.taskFailed : d.exitCode;
   // hosts that failed within max_fail_percentage let the run go on, but the run still exits 1: say which
-  const failedHosts = states.filter((s) => s.failed).map((s) => s.host.name);
   const tolerated = d.exitCode === 0 && anyFailed ? `${failedHosts.length} host(s) failed within max_fail_percentage: ${failedHosts.join(', ')}` : '';
   const message = [r.reason, d.message, tolerated].filter(Boolean).join('; ');
   return { exitCode, outcome: exitCode === 0 ? 'success' : d.outcome === 'success' ? 'failed' : d.outcome, message, summary, states };

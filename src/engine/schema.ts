@@ -78,6 +78,9 @@ export function schemaDiagnostics(validate: ValidateFunction, value: unknown, sr
   const prefix = opts.prefix ?? '';
   const errors = (validate.errors ?? []).filter((e) => !opts.skip?.(e.instancePath));
   const unionPaths = new Set(errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf').map((e) => e.instancePath));
+  // every path that has an error below it (`/a/b/c` -> `/a/b`, `/a`, ''), built once: one pass, not one per union error
+  const hasInner = new Set<string>();
+  for (const e of errors) for (let p = e.instancePath; p !== ''; ) { p = p.slice(0, p.lastIndexOf('/')); hasInner.add(p); }
   const out: Diagnostic[] = [];
   const seen = new Set<string>();
   for (const e of errors) {
@@ -87,7 +90,7 @@ export function schemaDiagnostics(validate: ValidateFunction, value: unknown, sr
     // inside an anyOf, report the union once ("must be a duration") instead of each branch
     if (unionPaths.has(e.instancePath) && e.keyword !== 'anyOf' && e.keyword !== 'oneOf') continue;
     // ...but a union whose value has a more precise error inside (port: must be <= 65535) reports only that
-    if ((e.keyword === 'anyOf' || e.keyword === 'oneOf') && errors.some((x) => x.instancePath.startsWith(e.instancePath + '/'))) continue;
+    if ((e.keyword === 'anyOf' || e.keyword === 'oneOf') && hasInner.has(e.instancePath)) continue;
     const name = pointerSegments(e.instancePath).filter((s) => !/^\d+$/.test(s)).pop();
     const label = prefix + (name ? `${name}: ` : '');
     let d: Diagnostic;

@@ -40,6 +40,7 @@ export function hostScope(o: RunOpts, h: HostState, extra: Record<string, unknow
 
 /** The values to blank out of this host's remote output: secrets and the current no_log_vars values. */
 export function hiddenValues(o: RunOpts, h: HostState): Secret[] {
+  if (!o.runbook.noLogVars.length) return Object.values(o.secrets); // the common case: no host scope to build per result
   const scope = hostScope(o, h) as Record<string, unknown>;
   const hidden = o.runbook.noLogVars.flatMap((name) => {
     try { return secretsIn(scope[name]); } catch { return []; } // a value that needs facts not gathered yet
