@@ -1,10 +1,11 @@
 // Plumbing shared by the end-to-end replays of runbooks/upgrade-runtime.yml (over ssh and over ssm):
 // the real CLI pointed at the New Relic fake, the last run's journal, a login through the load
 // balancer, each host's runtime, and the time from the bad change to restored login.
-import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Stamped } from '../../src/engine/events.ts';
+import { lastRun } from './cli-project.ts';
+import { spawnNode } from './spawn-async.ts';
 
 export const REPO = resolve(import.meta.dirname, '../..');
 export const BIN = join(REPO, 'bin/runbook.js');
@@ -14,16 +15,10 @@ export const UPGRADE = join(RUNBOOKS, 'upgrade-runtime.yml');
 export type CliResult = { code: number; stdout: string; stderr: string };
 
 /** Async on purpose: the fakes and the load balancer live in the test's process and must keep answering. */
-export function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', RUNBOOK_SECRET_PROBE_PASSWORD: 'probe-pw',
-      GITHUB_TOKEN: '', GH_TOKEN: '', GITHUB_ACTOR: '', NEW_RELIC_LICENSE_KEY: '', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
-    child.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
-  });
+export async function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<CliResult> {
+  const r = await spawnNode(BIN, args, { cwd, env: { ...process.env, NO_COLOR: '1', RUNBOOK_SECRET_PROBE_PASSWORD: 'probe-pw',
+    GITHUB_TOKEN: '', GH_TOKEN: '', GITHUB_ACTOR: '', NEW_RELIC_LICENSE_KEY: '', ...env } });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** The environment variables that point the CLI at the New Relic fake. */
@@ -34,9 +29,7 @@ export const flagshipVars = (publicUrl: string): string[] => ['vars:', '  runtim
   '  min_free_kb: 1024', '  health_initial_delay: 300ms', '  health_interval: 400ms'];
 
 export function lastJournal(project: string): Stamped[] {
-  const dir = join(project, '.runbook', 'runs');
-  const last = readdirSync(dir).sort().at(-1)!;
-  return readFileSync(join(dir, last), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Stamped);
+  return lastRun(project).events;
 }
 
 /** The version the host's `current` runtime link points at. */

@@ -2,12 +2,13 @@
 // New Relic down or answering garbage. Each: the right exit code, a message saying what happened,
 // a journal whose every line is complete JSON, and every touched host reported.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNewRelicFake, type NewRelicFake } from '../fakes/newrelic/index.ts';
 import { startSshd, TEST_USER, type Sshd } from '../helpers/sshd.ts';
+import { lastRun } from '../helpers/cli-project.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/runbook.js');
 type Ev = { type: string; host?: string; status?: string; exitCode?: number; message?: string; summary?: Record<string, { unreachable: number; failed: number; why?: string }> };
@@ -38,11 +39,9 @@ function run(dir: string, env: NodeJS.ProcessEnv, onLine?: (e: Ev) => void): Pro
 
 /** Every journal line must be complete JSON, ending with run_end. */
 function journal(dir: string): Ev[] {
-  const runs = join(dir, '.runbook', 'runs');
-  const file = readdirSync(runs).sort().at(-1)!;
-  const text = readFileSync(join(runs, file), 'utf8');
+  const { text, events } = lastRun<Ev>(dir);
   expect(text.endsWith('\n')).toBe(true);
-  return text.trim().split('\n').map((l) => JSON.parse(l) as Ev);
+  return events;
 }
 
 describe('ssh faults through the CLI', () => {

@@ -2,11 +2,12 @@
 // mid-run (a file-size limit makes every write past it fail, as ENOSPC would), and a template that
 // renders 50 MB. Each: the right exit code, a message saying what happened, a journal whose every
 // line is complete JSON, and no host changed without that being reported.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { spawnNode, spawnProgram, type Spawned } from '../helpers/spawn-async.ts';
+import { lastRun } from '../helpers/cli-project.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/runbook.js');
 type Ev = { type: string; task?: string; status?: string; exitCode?: number; message?: string; msg?: string };
@@ -30,9 +31,7 @@ function cliWithFileLimit(dir: string, blocks: number, args: string[]): Promise<
 
 /** Every line complete JSON (a torn line would throw here). */
 function journalOf(dir: string): { text: string; events: Ev[] } {
-  const runs = join(dir, '.runbook', 'runs');
-  const text = readFileSync(join(runs, readdirSync(runs)[0]!), 'utf8');
-  return { text, events: text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Ev) };
+  return lastRun<Ev>(dir);
 }
 
 describe('the journal cannot be written (disk full)', () => {

@@ -2,11 +2,12 @@
 // connection drops while no command runs, and the same host (same key) answers again. The next task
 // connects afresh and the run finishes; a host that stays down fails that host alone, reported.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSshd, type Sshd } from '../helpers/sshd.ts';
+import { lastRun } from '../helpers/cli-project.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/runbook.js');
 type Ev = { type: string; task?: string; host?: string; status?: string; exitCode?: number; msg?: string; summary?: Record<string, { why?: string }> };
@@ -40,9 +41,7 @@ function apply(dir: string, onWait: () => Promise<void>): Promise<{ code: number
     });
     child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
     child.on('close', (code) => {
-      const runs = join(dir, '.runbook', 'runs');
-      const text = readFileSync(join(runs, readdirSync(runs)[0]!), 'utf8');
-      done({ code: code ?? -1, stderr, events: text.trim().split('\n').map((l) => JSON.parse(l) as Ev) });
+      done({ code: code ?? -1, stderr, events: lastRun<Ev>(dir).events });
     });
   });
 }

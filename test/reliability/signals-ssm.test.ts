@@ -2,11 +2,12 @@
 // stops promptly with exit 130 and a complete journal, and the command still running on the
 // instances is cancelled with CancelCommand instead of being left to run on.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DUMMY_CREDENTIALS, startSsmEmulator, type SsmEmulator } from '../fakes/ssm/emulator.ts';
+import { lastRun } from '../helpers/cli-project.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/runbook.js');
 let emu: SsmEmulator;
@@ -46,8 +47,7 @@ it('a second SIGINT cancels the running SSM command, exits 130 at once and leave
   const statuses = long.flatMap((c) => [...c.invocations.values()].map((i) => i.status));
   expect(statuses).toHaveLength(2); // one invocation per instance
   expect(statuses, JSON.stringify(statuses)).toEqual(statuses.map(() => "Cancelled"));
-  const runs = join(dir, '.runbook', 'runs');
-  const lines = readFileSync(join(runs, readdirSync(runs)[0]!), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; exitCode?: number });
+  const lines = lastRun<{ type: string; exitCode?: number }>(dir).events;
   expect(lines.filter((l) => l.type === 'run_end')).toHaveLength(1);
   expect(lines.at(-1)).toMatchObject({ type: 'run_end', exitCode: 130 });
   expect(readdirSync(join(dir, '.runbook', 'locks'))).toEqual([]);

@@ -1,10 +1,11 @@
 // Ctrl-C twice: the second signal exits at once (130) without waiting for the running command,
 // and the journal is still consistent: every line complete JSON, ending with run_end 130.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect, it } from 'vitest';
+import { lastRun } from '../helpers/cli-project.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/runbook.js');
 
@@ -28,9 +29,7 @@ it('a second SIGINT stops at once and leaves a complete journal', async () => {
   const code = await new Promise<number | null>((r) => child.on('exit', r));
   expect(code).toBe(130);
   expect(Date.now() - started).toBeLessThan(10_000);
-  const runs = join(dir, '.runbook', 'runs');
-  const text = readFileSync(join(runs, readdirSync(runs)[0]!), 'utf8');
-  const lines = text.trim().split('\n').map((l) => JSON.parse(l) as { type: string; exitCode?: number; count?: number });
+  const lines = lastRun<{ type: string; exitCode?: number; count?: number }>(dir).events;
   expect(lines.filter((l) => l.type === 'interrupt').map((l) => l.count)).toEqual([1, 2]);
   expect(lines.at(-1)).toMatchObject({ type: 'run_end', exitCode: 130 });
   expect(readdirSync(join(dir, '.runbook', 'locks'))).toEqual([]);
